@@ -1,0 +1,129 @@
+"""Notebook conventions, implemented once: FAST mode, the MODEL choice, the runs folder, the device.
+
+Every notebook starts with ``course = tutor.setup(FAST=FAST, MODEL=MODEL)`` right after its
+``parameters`` cell. The tests switch FAST on with ``TUTOR_FAST=1``; ``TUTOR_RUNS`` moves the runs
+folder (the tests point it at a temporary directory).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tutor.errors import TutorError, _short_traceback_hook
+
+TINY = "tiny"
+
+
+def fast_from_env() -> bool:
+    """True when the environment variable TUTOR_FAST asks for FAST mode (1/true/yes/on)."""
+    return os.environ.get("TUTOR_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def in_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def default_device() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+def runs_root() -> Path:
+    """The folder holding every stage's artifacts: $TUTOR_RUNS, or ./runs next to the notebooks."""
+    env = os.environ.get("TUTOR_RUNS")
+    return Path(env).expanduser() if env else Path.cwd() / "runs"
+
+
+def check_writable(folder: Path) -> Path:
+    """Create `folder` and prove we can write into it, or say clearly that we cannot."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".tutor-write-check"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise TutorError(
+            f"The runs folder {str(folder)!r} is not writable ({exc.strerror or exc}); "
+            "set the environment variable TUTOR_RUNS to a folder you can write to."
+        ) from None
+    return folder
+
+
+def model_key(model: str) -> str:
+    """A folder-safe name for a MODEL value: 'tiny' stays 'tiny', a path becomes its last part."""
+    if model == TINY:
+        return TINY
+    name = Path(model).expanduser().resolve().name or "model"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+
+
+def check_model(model: str) -> str:
+    """Accept "tiny" or a local folder that holds a transformers model; anything else is an error."""
+    if not isinstance(model, str) or not model.strip():
+        raise TutorError(f'MODEL must be "tiny" or the path of a local model folder, not {model!r}.')
+    if model == TINY:
+        return model
+    path = Path(model).expanduser()
+    if not path.is_dir() or not (
+        (path / "config.json").exists() or any(path.glob("*.gguf"))
+    ):
+        raise TutorError(
+            f'MODEL {model!r} is neither "tiny" nor a local folder holding a transformers model '
+            "(config.json and weights, or a .gguf file); downloads are off, so give a folder on disk."
+        )
+    return str(path.resolve())
+
+
+@dataclass(frozen=True)
+class Course:
+    """What a notebook needs to know about where and how it runs."""
+
+    fast: bool
+    model: str
+    runs: Path
+    device: str
+    seed: int = 0
+
+    @property
+    def model_runs(self) -> Path:
+        """Artifacts of this MODEL's stages: runs/<model key>/<stage>/."""
+        return self.runs / model_key(self.model)
+
+    def describe(self) -> str:
+        mode = "FAST" if self.fast else "full"
+        return f"rlhf-tutor · model={self.model} · mode={mode} · device={self.device} · runs={self.runs}"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch so that what the text describes appears on every run."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def setup(FAST: bool | None = None, MODEL: str = TINY, seed: int = 0, quiet: bool = False) -> Course:  # noqa: N803
+    """Start a notebook or script: resolve FAST / MODEL / runs folder / device and seed everything.
+
+    FAST is on when the argument is True or TUTOR_FAST=1 is set (the tests use the variable).
+    """
+    fast = bool(FAST) or fast_from_env()
+    model = check_model(MODEL)
+    runs = check_writable(runs_root())
+    course = Course(fast=fast, model=model, runs=runs, device=default_device(), seed=seed)
+    seed_everything(seed)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _short_traceback_hook()
+    if not quiet:
+        print(course.describe())
+    return course

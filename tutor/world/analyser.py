@@ -1,0 +1,210 @@
+"""Measure any text for the seed's attributes: politeness, length, audience, safety, correctness,
+topic and degeneracy.
+
+These numbers are what the course plots as "what RL fine-tuning actually changed". Style attributes
+come from marker phrases, so they work on any English text (including a real model's output);
+correctness and topic come from matching sentences against the world's facts and myths, fuzzily, so
+a tiny model's slightly garbled copy of a fact still counts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from tutor.errors import TutorError
+from tutor.world.facts import (
+    CAUTION_MARKERS,
+    CONCEPTS,
+    FORUM_FILLER,
+    POLITE_CLOSERS,
+    POLITE_MARKERS,
+    POLITE_OPENERS,
+    QUANT_MARKERS,
+    RETAIL_MARKERS,
+    RISKY_MARKERS,
+    RUDE_CLOSERS,
+    RUDE_MARKERS,
+    RUDE_OPENERS,
+)
+from tutor.world.prompts import Prompt, parse_prompt
+
+FUZZY_MATCH = 0.5  # word-bigram Jaccard above which a sentence counts as a copy of a known one
+
+_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+")
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The analyser's reading of one answer. Scales: politeness -1 (rude) .. +1 (polite);
+    audience -1 (retail) .. +1 (quant); safety -1 (risky) .. +1 (caveated)."""
+
+    words: int
+    sentences: int
+    politeness: float
+    audience: float
+    safety: float
+    facts: int  # true sentences about the asked concept
+    myths: int  # false sentences (any concept)
+    other_facts: int  # true sentences about some other concept
+    correctness: float  # facts / (facts + myths); 0 when the answer states nothing checkable
+    on_topic: bool
+    topic: str  # the concept most of the answer is about ("" if none)
+    repetition: float  # 0 = every word trigram distinct, 1 = one trigram over and over
+    vocab_rate: float  # share of words from the world's vocabulary
+    known_rate: float  # share of sentences that are (fuzzy) copies of world sentences
+    degenerate: bool  # empty, looping or garbage
+    fluent: bool  # well-formed world text: not degenerate, world words, mostly known sentences
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+ATTRIBUTES = tuple(Profile.__dataclass_fields__)
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _bigrams(words: list[str]) -> frozenset:
+    return frozenset(zip(words, words[1:], strict=False)) if len(words) > 1 else frozenset(words)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in (p.strip() for p in _SENT_SPLIT.split(text.strip())) if s]
+
+
+@lru_cache(maxsize=1)
+def _bank() -> tuple[list[tuple[frozenset, str, str]], dict[str, tuple[str, str]], frozenset]:
+    """Every world sentence with its label (concept key, kind) and the world vocabulary."""
+    rows: list[tuple[str, str, str]] = []
+    for c in CONCEPTS:
+        for s in c.retail_defs + c.quant_defs + c.retail_more + c.quant_more:
+            rows.append((s, c.key, "fact"))
+        rows += [(s, c.key, "myth") for s in c.myths]
+        rows += [(s, c.key, "caution") for s in c.cautions]
+        rows += [(s, c.key, "risky") for s in c.risky]
+    for s in POLITE_OPENERS + POLITE_CLOSERS + RUDE_OPENERS + RUDE_CLOSERS + FORUM_FILLER:
+        rows.append((s, "", "style"))
+    exact = {" ".join(_words(s)): (key, kind) for s, key, kind in rows}
+    fuzzy = [(_bigrams(_words(s)), key, kind) for s, key, kind in rows]
+    vocab = {w for s, _, _ in rows for w in _words(s)}
+    from tutor.world.prompts import all_prompts
+
+    vocab |= {w for p in all_prompts() for w in _words(p.text)}
+    vocab |= {"question", "answer"}
+    return fuzzy, exact, frozenset(vocab)
+
+
+def _label(sentence: str) -> tuple[str, str] | None:
+    fuzzy, exact, _ = _bank()
+    words = _words(sentence)
+    key = " ".join(words)
+    if key in exact:
+        return exact[key]
+    grams = _bigrams(words)
+    if not grams:
+        return None
+    best, label = 0.0, None
+    for other, concept, kind in fuzzy:
+        inter = len(grams & other)
+        if inter:
+            j = inter / len(grams | other)
+            if j > best:
+                best, label = j, (concept, kind)
+    return label if best >= FUZZY_MATCH else None
+
+
+def _count(text: str, markers: tuple[str, ...]) -> int:
+    return sum(text.count(m) for m in markers)
+
+
+def _repetition(words: list[str]) -> float:
+    if len(words) < 4:
+        return 0.0
+    trigrams = list(zip(words, words[1:], words[2:], strict=False))
+    return 1.0 - len(set(trigrams)) / len(trigrams)
+
+
+def analyse(text: str, prompt: str | Prompt | None = None) -> Profile:
+    """Measure `text` (any string) as an answer to `prompt` (optional: sets what "on topic" means)."""
+    if not isinstance(text, str):
+        raise TutorError(f"analyse() measures text: got {type(text).__name__}, expected a string.")
+    if isinstance(prompt, str):
+        prompt = parse_prompt(prompt)
+    low = text.lower()
+    words = _words(text)
+    sentences = split_sentences(text)
+    polite, rude = _count(low, POLITE_MARKERS), _count(low, RUDE_MARKERS)
+    retail, quant = _count(low, RETAIL_MARKERS), _count(low, QUANT_MARKERS)
+    caution, risky = _count(low, CAUTION_MARKERS), _count(low, RISKY_MARKERS)
+
+    per_concept: dict[str, int] = {}
+    myths = known = 0
+    for s in sentences:
+        label = _label(s)
+        if label is None:
+            continue
+        known += 1
+        concept, kind = label
+        if kind == "myth":
+            myths += 1
+        elif kind == "fact":
+            per_concept[concept] = per_concept.get(concept, 0) + 1
+    topic = max(per_concept, key=lambda k: per_concept[k]) if per_concept else ""
+    asked = prompt.concept if prompt is not None and prompt.concept else topic
+    facts = per_concept.get(asked, 0)
+    other = sum(per_concept.values()) - facts
+
+    _, _, vocab = _bank()
+    vocab_rate = sum(w in vocab for w in words) / len(words) if words else 0.0
+    repetition = _repetition(words)
+    known_rate = known / len(sentences) if sentences else 0.0
+    degenerate = len(words) < 3 or repetition > 0.3 or vocab_rate < 0.5
+    return Profile(
+        words=len(words),
+        sentences=len(sentences),
+        politeness=(min(polite, 2) - min(rude, 2)) / 2,
+        audience=(quant - retail) / (quant + retail) if quant + retail else 0.0,
+        safety=max(-1.0, min(1.0, (min(caution, 2) - 2 * min(risky, 2)) / 2)),
+        facts=facts,
+        myths=myths,
+        other_facts=other,
+        correctness=facts / (facts + myths) if facts + myths else 0.0,
+        on_topic=facts >= 1 and facts >= other,
+        topic=topic,
+        repetition=repetition,
+        vocab_rate=vocab_rate,
+        known_rate=known_rate,
+        degenerate=degenerate,
+        fluent=not degenerate and vocab_rate >= 0.9 and known_rate >= 0.5,
+    )
+
+
+def profile_table(texts: list[str], prompts: list[str | Prompt] | None = None) -> dict[str, float]:
+    """Average attribute profile of many answers (booleans become rates) — one row of a chart."""
+    if not texts:
+        raise TutorError("profile_table() needs at least one text to average.")
+    prompts = prompts if prompts is not None else [None] * len(texts)
+    rows = [analyse(t, p).as_dict() for t, p in zip(texts, prompts, strict=True)]
+    out = {}
+    for key in ATTRIBUTES:
+        if key == "topic":
+            continue
+        vals = [float(r[key]) for r in rows]
+        out[key] = sum(vals) / len(vals)
+    return out
+
+
+def check_attribute(name: str) -> str:
+    if name not in ATTRIBUTES:
+        raise TutorError(f"Unknown attribute {name!r}; the analyser measures: {', '.join(ATTRIBUTES)}.")
+    return name
+
+
+def _is_finite(x: float) -> bool:
+    return not (math.isnan(x) or math.isinf(x))

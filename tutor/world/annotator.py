@@ -1,0 +1,165 @@
+"""The gold annotator: a simulated human whose taste defines "a better answer" in the toy world.
+
+A `Persona` is a set of preferences over the analyser's attributes. Two named personas disagree on
+style (length, audience, how much warmth matters) and agree on what is simply bad (wrong, risky,
+rude, degenerate or off-topic answers). Labels follow Bradley–Terry with a noise temperature T:
+
+    P(a preferred over b) = σ((score(a) − score(b)) / T)
+
+so even a perfect reward model cannot predict every label: `bayes_accuracy` is that ceiling.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from tutor.errors import TutorError
+from tutor.world.analyser import Profile, analyse
+from tutor.world.prompts import Prompt, parse_prompt
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Preferences of one simulated human. Positive `audience` leans quant, negative leans retail."""
+
+    name: str
+    description: str
+    warmth: float  # reward for polite answers (rudeness is penalised separately, for everyone)
+    audience: float  # lean when the prompt names no audience: +quant / -retail
+    ideal_words: tuple[int, int]  # answers shorter or longer than this range lose points
+    length: float  # weight of that length penalty
+    thoroughness: float  # reward per extra correct fact beyond the first (up to three)
+    audience_fit: float = 1.2  # reward for matching an audience the prompt names
+    helpful: float = 1.0  # reward for a correct, on-topic answer
+    off_topic: float = 2.0
+    wrong: float = 2.0  # per myth (up to two)
+    rude: float = 1.5
+    caution: float = 1.5  # advice questions: reward for caveats
+    risky: float = 2.0  # reckless advice
+    degenerate: float = 4.0
+    temperature: float = 1.0  # Bradley–Terry label noise
+
+    def with_(self, **changes) -> Persona:
+        """A copy with some preferences changed, e.g. ``RILEY.with_(temperature=0.5)``."""
+        unknown = set(changes) - set(self.__dataclass_fields__)
+        if unknown:
+            raise TutorError(
+                f"Unknown persona setting(s) {sorted(unknown)}; settings are: "
+                f"{', '.join(self.__dataclass_fields__)}."
+            )
+        return replace(self, **changes)
+
+
+RILEY = Persona(
+    name="riley",
+    description="Riley, a retail saver: wants short, friendly, plain-English answers.",
+    warmth=0.8,
+    audience=-0.8,
+    ideal_words=(12, 35),
+    length=1.0,
+    thoroughness=0.0,
+)
+QUINN = Persona(
+    name="quinn",
+    description="Quinn, a quant analyst: wants thorough, technical answers and does not need pleasantries.",
+    warmth=0.1,
+    audience=0.8,
+    ideal_words=(50, 110),
+    length=1.0,
+    thoroughness=0.4,
+)
+PERSONAS = {p.name: p for p in (RILEY, QUINN)}
+
+
+def get_persona(persona: str | Persona) -> Persona:
+    if isinstance(persona, Persona):
+        return persona
+    if persona not in PERSONAS:
+        raise TutorError(f"Unknown persona {persona!r}; choose one of: {', '.join(PERSONAS)} (or pass a Persona).")
+    return PERSONAS[persona]
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+def _as_prompt(prompt: str | Prompt) -> Prompt:
+    return prompt if isinstance(prompt, Prompt) else parse_prompt(prompt)
+
+
+def score_profile(persona: Persona, prompt: Prompt, p: Profile) -> float:
+    """The persona's score of an analysed answer; every term is one line so a learner can read it."""
+    s = persona.helpful if p.on_topic else -persona.off_topic
+    s += persona.thoroughness * min(max(p.facts - 1, 0), 3)
+    s -= persona.wrong * min(p.myths, 2)
+    s += persona.warmth * max(p.politeness, 0.0) + persona.rude * min(p.politeness, 0.0)
+    if prompt.audience is not None:  # the prompt says who the answer is for: fit that audience
+        s += persona.audience_fit * p.audience * (1 if prompt.audience == "quant" else -1)
+    else:  # otherwise the persona's own taste decides
+        s += persona.audience * p.audience
+    if prompt.kind == "advice":
+        s += persona.caution * max(p.safety, 0.0)
+    s += persona.risky * min(p.safety, 0.0)
+    lo, hi = persona.ideal_words
+    if p.words < lo:
+        s -= persona.length * (lo - p.words) / lo
+    elif p.words > hi:
+        s -= persona.length * min((p.words - hi) / hi, 2.0)
+    if p.degenerate:
+        s -= persona.degenerate
+    return s
+
+
+class GoldAnnotator:
+    """The simulated human. `score` any answer; `label` pairs with Bradley–Terry noise."""
+
+    def __init__(self, persona: str | Persona = "riley", temperature: float | None = None, seed: int = 0):
+        self.persona = get_persona(persona)
+        if temperature is not None:
+            self.persona = self.persona.with_(temperature=temperature)
+        if self.persona.temperature < 0:
+            raise TutorError(f"The label noise temperature must be ≥ 0, got {self.persona.temperature}.")
+        self._rng = random.Random(seed)
+
+    def __repr__(self) -> str:
+        return f"GoldAnnotator({self.persona.name!r}, temperature={self.persona.temperature})"
+
+    def score(self, prompt: str | Prompt, response: str) -> float:
+        prompt = _as_prompt(prompt)
+        return score_profile(self.persona, prompt, analyse(response, prompt))
+
+    def scores(self, prompts: Sequence[str | Prompt], responses: Sequence[str]) -> list[float]:
+        return [self.score(p, r) for p, r in zip(prompts, responses, strict=True)]
+
+    def prob_first_preferred(self, prompt: str | Prompt, a: str, b: str) -> float:
+        """Bradley–Terry probability that this human prefers `a` over `b`."""
+        return self._prob(self.score(prompt, a) - self.score(prompt, b))
+
+    def _prob(self, diff: float) -> float:
+        t = self.persona.temperature
+        if t == 0:
+            return 1.0 if diff > 0 else 0.0 if diff < 0 else 0.5
+        return sigmoid(diff / t)
+
+    def label(self, prompt: str | Prompt, a: str, b: str) -> int:
+        """Sample a noisy human label: 1 if `a` is preferred, 0 if `b` is."""
+        return int(self._rng.random() < self.prob_first_preferred(prompt, a, b))
+
+    def bayes_accuracy(self, pairs: Iterable[tuple[str | Prompt, str, str]]) -> float:
+        """Expected accuracy of the best possible predictor of this annotator's labels on `pairs`:
+        mean of max(p, 1 − p). No reward model trained on these labels can beat it on average."""
+        probs = [self.prob_first_preferred(p, a, b) for p, a, b in pairs]
+        if not probs:
+            raise TutorError("bayes_accuracy() needs at least one (prompt, a, b) pair.")
+        return sum(max(q, 1 - q) for q in probs) / len(probs)
+
+    def expected_accuracy(self, pairs: Iterable[tuple[str | Prompt, str, str]], picks: Iterable[int]) -> float:
+        """Expected agreement of `picks` (1 = first answer better) with this annotator's noisy labels."""
+        probs = [self.prob_first_preferred(p, a, b) for p, a, b in pairs]
+        picks = list(picks)
+        if len(probs) != len(picks):
+            raise TutorError(f"expected_accuracy() got {len(probs)} pairs but {len(picks)} picks.")
+        return sum(q if k else 1 - q for q, k in zip(probs, picks, strict=True)) / len(probs)
