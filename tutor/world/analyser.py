@@ -90,19 +90,20 @@ def _bank() -> tuple[list[tuple[frozenset, str, str]], dict[str, tuple[str, str]
         rows += [(s, c.key, "risky") for s in c.risky]
     for s in POLITE_OPENERS + POLITE_CLOSERS + RUDE_OPENERS + RUDE_CLOSERS + FORUM_FILLER:
         rows.append((s, "", "style"))
-    exact = {" ".join(_words(s)): (key, kind) for s, key, kind in rows}
-    fuzzy = [(_bigrams(_words(s)), key, kind) for s, key, kind in rows]
-    vocab = {w for s, _, _ in rows for w in _words(s)}
     from tutor.world.prompts import all_prompts
 
-    vocab |= {w for p in all_prompts() for w in _words(p.text)}
-    vocab |= {"question", "answer"}
+    rows += [(p.text, p.concept, "prompt") for p in all_prompts()]
+    exact = {" ".join(_words(s)): (key, kind) for s, key, kind in rows}
+    fuzzy = [(_bigrams(_words(s)), key, kind) for s, key, kind in rows]
+    vocab = {w for s, _, _ in rows for w in _words(s)} | {"question", "answer"}
     return fuzzy, exact, frozenset(vocab)
 
 
 def _label(sentence: str) -> tuple[str, str] | None:
     fuzzy, exact, _ = _bank()
     words = _words(sentence)
+    if words and words[0] in ("question", "answer"):  # forum markers in a base model's text
+        words = words[1:]
     key = " ".join(words)
     if key in exact:
         return exact[key]

@@ -1,0 +1,33 @@
+# The course's two commands: `make run` (set up, then run the whole pipeline on the shipped tiny
+# model) and `make test` (set up, then run the test suite). Both create .venv on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU build of torch: on this course's machines the pinned wheel lies on disk. Elsewhere, add
+# --index-url https://download.pytorch.org/whl/cpu to avoid a multi-GB CUDA download.
+TORCH ?= torch==2.13.0
+
+.PHONY: setup run run-fast test lint notebooks-clean benchmarks
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+run: setup
+	HF_HUB_OFFLINE=1 $(VENV)/bin/rlhf-tutor run
+
+run-fast: setup
+	HF_HUB_OFFLINE=1 $(VENV)/bin/rlhf-tutor run --fast
+
+test: setup
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check tutor tests benchmarks notebooks
+
+benchmarks: setup
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/notebooks.py

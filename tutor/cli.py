@@ -1,0 +1,118 @@
+"""The `rlhf-tutor` command: `doctor`, `run` (the whole course pipeline, headless) and `pretrain`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from tutor.errors import TutorError
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def summary_table(summary: dict) -> str:
+    """Stage | time | key metrics, as aligned text (the same table `run` prints and reports)."""
+    from tutor.stages import STAGES
+
+    rows = [("stage", "seconds", "key metrics")]
+    for name, record in summary.items():
+        keys = STAGES[name].key_metrics
+        metrics = ", ".join(f"{k}={_fmt(record[k])}" for k in keys if k in record)
+        rows.append((name, f"{record['seconds']:.1f}", metrics))
+    width = [max(len(r[i]) for r in rows) for i in range(2)]
+    lines = [f"{r[0]:<{width[0]}}  {r[1]:>{width[1]}}  {r[2]}" for r in rows]
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    return "\n".join(lines)
+
+
+def run_pipeline(fast: bool, model: str, stages: list[str] | None = None, rebuild: bool = False) -> dict:
+    """Build (or reuse) each stage in order, then write summary.json and report.md to the runs folder."""
+    from tutor.settings import setup
+    from tutor.stages import available_stages, build, check_stage, ensure, folder, read_metrics
+
+    course = setup(FAST=fast, MODEL=model)
+    names = stages or available_stages()
+    for name in names:
+        check_stage(name)
+    summary = {}
+    for name in names:
+        start = time.perf_counter()
+        if rebuild:
+            for need in check_stage(name).needs:
+                ensure(course, need)
+            record = build(course, name)
+        else:
+            ensure(course, name)
+            record = read_metrics(course, name)
+        metrics = {k: v for k, v in record["metrics"].items() if not isinstance(v, dict | list)}
+        summary[name] = {"seconds": record["seconds"], **metrics, "folder": str(folder(course, name))}
+        print(f"[{name}] done in {time.perf_counter() - start:.1f} s")
+    table = summary_table(summary)
+    print()
+    print(table)
+    (course.runs / "summary.json").write_text(json.dumps(summary, indent=2))
+    mode = "FAST" if course.fast else "full"
+    report = [
+        "# rlhf-tutor run",
+        "",
+        f"Model `{course.model}`, {mode} mode, device {course.device}.",
+        "",
+        "```",
+        table,
+        "```",
+        "",
+        "Each stage's folder holds its model, `metrics.json` and evaluation `samples.jsonl`.",
+    ]
+    (course.runs / "report.md").write_text("\n".join(report) + "\n")
+    print(f"\nWrote {course.runs / 'summary.json'} and {course.runs / 'report.md'}")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rlhf-tutor", description="The rlhf-tutor course, from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="check that everything the course needs is in place")
+    run = sub.add_parser("run", help="run the course pipeline end to end and print a summary table")
+    run.add_argument("--fast", action="store_true", help="FAST mode: small, quick versions of every stage")
+    run.add_argument("--model", default="tiny", help='"tiny" (default) or a local model folder')
+    run.add_argument("--stages", default=None, help="comma-separated stages (default: all)")
+    run.add_argument("--rebuild", action="store_true", help="retrain stages even if saved ones exist")
+    pre = sub.add_parser("pretrain", help="pretrain the tiny model from scratch (how the shipped one was made)")
+    pre.add_argument("--out", required=True, help="folder to save the model and tokenizer in")
+    pre.add_argument("--steps", type=int, default=None, help="training steps (default: as shipped)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        if args.command == "doctor":
+            from tutor.doctor import doctor
+
+            return 0 if doctor() else 1
+        if args.command == "run":
+            stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
+            run_pipeline(args.fast, args.model, stages, args.rebuild)
+            return 0
+        if args.command == "pretrain":
+            from tutor.models import save
+            from tutor.pretrain import PretrainConfig, pretrain
+
+            cfg = PretrainConfig() if args.steps is None else PretrainConfig(steps=args.steps)
+            result = pretrain(cfg)
+            out = save(result.model, result.tokenizer, Path(args.out))
+            print(f"Saved to {out} after {result.seconds:.0f} s; final loss {result.losses[-1]:.3f}")
+            return 0
+    except TutorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The numbers every stage reports: gold score, win-rate, instruction following, attribute profile.
+
+All of them are measured on held-out prompts by the gold annotator (the simulated human) and the
+attribute analyser, never by the model's own reward model — that is how reward hacking shows up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tutor.errors import TutorError
+from tutor.generation import Samples, sample
+from tutor.world import GoldAnnotator, analyse, profile_table, prompts_for
+
+PROFILE_KEYS = ("politeness", "audience", "safety", "words", "correctness", "on_topic", "degenerate")
+
+
+def eval_prompts(fast: bool, per_prompt: int | None = None) -> list[str]:
+    """Held-out prompts, each repeated `per_prompt` times (2 in FAST mode, 4 otherwise)."""
+    k = per_prompt or (2 if fast else 4)
+    return [p.text for p in prompts_for("test") for _ in range(k)]
+
+
+def follows_instruction(prompt: str, text: str, ended: bool) -> bool:
+    """Answers the concept that was asked about, is not degenerate, and stops by itself (EOS)."""
+    p = analyse(text, prompt)
+    return ended and p.on_topic and not p.degenerate
+
+
+def summarize(samples: Samples, annotator: GoldAnnotator) -> dict:
+    """Gold score, instruction following and the attribute profile of a batch of samples."""
+    if not len(samples):
+        raise TutorError("summarize() got no samples to measure.")
+    gold = annotator.scores(samples.prompts, samples.texts)
+    n = len(samples)
+    follow = [follows_instruction(p, t, e) for p, t, e in zip(samples.prompts, samples.texts, samples.ended, strict=True)]
+    profile = profile_table(samples.texts, samples.prompts)
+    return {
+        "gold": sum(gold) / n,
+        "follows_instruction_rate": sum(follow) / n,
+        "eos_rate": sum(samples.ended) / n,
+        "fluent_rate": profile["fluent"],
+        "profile": {k: profile[k] for k in PROFILE_KEYS},
+    }
+
+
+def win_rate(annotator: GoldAnnotator, prompts: Sequence[str], texts: Sequence[str], baseline: Sequence[str]) -> float:
+    """Share of prompts where the annotator's score of `texts` beats `baseline` (ties count half)."""
+    if not (len(prompts) == len(texts) == len(baseline)) or not prompts:
+        raise TutorError(
+            f"win_rate() needs equally many prompts, texts and baseline texts (got {len(prompts)}, "
+            f"{len(texts)}, {len(baseline)}), and at least one."
+        )
+    wins = 0.0
+    for p, a, b in zip(prompts, texts, baseline, strict=True):
+        sa, sb = annotator.score(p, a), annotator.score(p, b)
+        wins += 1.0 if sa > sb else 0.5 if sa == sb else 0.0
+    return wins / len(prompts)
+
+
+def sample_eval(model, tokenizer, prompts: Sequence[str], *, chat: bool = True, seed: int = 1234, **kwargs) -> Samples:
+    """Samples for evaluation, with a fixed seed so every stage is compared on equal footing."""
+    return sample(model, tokenizer, prompts, chat=chat, seed=seed, **kwargs)

@@ -1,0 +1,33 @@
+"""Settings every TRL trainer in the course shares, because TRL's defaults are for big GPU models.
+
+TRL 1.16 configs default to bf16=True (which fails or crawls on a CPU), gradient checkpointing on
+(pointless for a 1 M-parameter model) and learning rates for billion-parameter models. On a GPU we
+keep bf16 where the card supports it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def common_args(output_dir: str | Path, device: str, **overrides) -> dict:
+    """Keyword arguments for any TRL *Config: CPU-safe on a laptop, GPU-aware on a GPU."""
+    import torch
+
+    on_gpu = device == "cuda" and torch.cuda.is_available()
+    args = dict(
+        output_dir=str(output_dir),
+        bf16=bool(on_gpu and torch.cuda.is_bf16_supported()),
+        fp16=False,
+        use_cpu=not on_gpu,
+        gradient_checkpointing=False,
+        report_to="none",
+        save_strategy="no",
+        logging_steps=1,
+        disable_tqdm=False,
+        dataloader_num_workers=0,
+        seed=0,
+        data_seed=0,
+    )
+    args.update(overrides)
+    return args
