@@ -35,6 +35,8 @@ def test_generators_are_deterministic_and_seed_sensitive():
     a, b = sft_examples(30, seed=1), sft_examples(30, seed=1)
     assert [x["completion"] for x in a] == [x["completion"] for x in b]
     assert candidate_pairs(20, seed=2) == candidate_pairs(20, seed=2)
+    pairs = candidate_pairs(3000, seed=0)
+    assert len(set(pairs)) == len(pairs) == 3000  # no pair twice: a labeler would refuse it
 
 
 def test_train_and_test_prompts_are_disjoint_and_cover_every_concept():

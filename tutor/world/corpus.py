@@ -75,14 +75,14 @@ def candidate_pairs(n: int = 1000, seed: int = 0, split: str = "train") -> list[
     """(prompt, answer_a, answer_b) pairs of mixed quality — what a human is asked to compare."""
     rng = random.Random(seed)
     prompts = prompts_for(split)
-    pairs = []
+    pairs: dict[tuple[str, str, str], None] = {}  # ordered set: a pair never appears twice
     while len(pairs) < n:
         p = rng.choice(prompts)
         a = compose(p, random_candidate_style(rng), rng)
         b = compose(p, random_candidate_style(rng), rng)
-        if a != b:
-            pairs.append((p.text, a, b))
-    return pairs
+        if a != b and (p.text, b, a) not in pairs:
+            pairs[(p.text, a, b)] = None
+    return list(pairs)
 
 
 def ideal_style(prompt: Prompt, persona_audience: float, concise: bool) -> Style:

@@ -1,0 +1,141 @@
+"""Auto-checked exercises: the learner writes a function, `check` tests it against our reference.
+
+Each exercise draws fresh random inputs, so a hard-coded answer cannot pass, and compares the
+learner's output with the reference. When they differ it also runs a few *typical wrong*
+implementations: if the learner's output matches one of them, the hint names that mistake. The
+reference itself is never printed. Solutions live in `course/solutions/`.
+
+    from tutor.exercises import check
+    check("bradley_terry_loss", my_bt_loss)
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tutor.errors import TutorError
+
+# Modules that register exercises when imported (one per stage, owned with that stage).
+_MODULES = ("sft", "reward", "ppo", "dpo")
+
+
+@dataclass
+class Exercise:
+    """One exercise: a reference, a generator of fresh inputs, and known mistakes with hints."""
+
+    name: str
+    summary: str  # one line: what to implement, with the signature
+    reference: Callable
+    make_inputs: Callable  # (torch.Generator) -> dict of keyword arguments
+    mistakes: dict[str, Callable] = field(default_factory=dict)  # hint -> wrong implementation
+    atol: float = 1e-5
+    rtol: float = 1e-4
+    trials: int = 5
+
+
+@dataclass
+class Result:
+    name: str
+    passed: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def _repr_markdown_(self) -> str:
+        return ("✅ " if self.passed else "❌ ") + f"**{self.name}**: {self.message}"
+
+    def __repr__(self) -> str:
+        return ("PASS " if self.passed else "FAIL ") + f"{self.name}: {self.message}"
+
+
+REGISTRY: dict[str, Exercise] = {}
+
+
+def register(exercise: Exercise) -> Exercise:
+    REGISTRY[exercise.name] = exercise
+    return exercise
+
+
+def _load_all() -> None:
+    for module in _MODULES:
+        try:
+            importlib.import_module(f"tutor.exercises.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tutor.exercises.{module}":
+                raise
+
+
+def get(name: str) -> Exercise:
+    _load_all()
+    if name not in REGISTRY:
+        raise TutorError(f"Unknown exercise {name!r}; exercises are: {', '.join(sorted(REGISTRY))}.")
+    return REGISTRY[name]
+
+
+def describe(name: str) -> str:
+    """What to implement (signature and one line), never the solution."""
+    return get(name).summary
+
+
+def _same(a, b, atol: float, rtol: float) -> bool:
+    import torch
+
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(_same(x, y, atol, rtol) for x, y in zip(a, b, strict=True))
+    try:
+        ta = torch.as_tensor(a, dtype=torch.float64)
+        tb = torch.as_tensor(b, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    if ta.shape != tb.shape:
+        return False
+    return bool(torch.allclose(ta, tb, atol=atol, rtol=rtol, equal_nan=True))
+
+
+def _shape(x) -> str:
+    shape = getattr(x, "shape", None)
+    return f"shape {tuple(shape)}" if shape is not None else type(x).__name__
+
+
+def check(name: str, fn: Callable, seed: int = 0, quiet: bool = False) -> Result:
+    """Test the learner's `fn` against the reference on fresh random inputs; print ✅ or ❌ + hint."""
+    import torch
+
+    ex = get(name)
+    gen = torch.Generator().manual_seed(seed)
+    result = Result(name, True, f"matches the reference on {ex.trials} random inputs.")
+    for trial in range(ex.trials):
+        inputs = ex.make_inputs(gen)
+        expected = ex.reference(**_clone(inputs))
+        try:
+            got = fn(**_clone(inputs))
+        except Exception as exc:  # noqa: BLE001 - report the learner's error in one line
+            result = Result(name, False, f"your function raised {type(exc).__name__}: {exc}")
+            break
+        if _same(got, expected, ex.atol, ex.rtol):
+            continue
+        hint = next(
+            (h for h, wrong in ex.mistakes.items() if _same(got, wrong(**_clone(inputs)), ex.atol, ex.rtol)),
+            None,
+        )
+        if hint is None and _shape(got) != _shape(expected):
+            hint = f"your output has {_shape(got)}, expected {_shape(expected)}."
+        message = f"differs from the reference on random input #{trial + 1}."
+        result = Result(name, False, message + (f" Hint: {hint}" if hint else " Re-read the formula in the text above."))
+        break
+    if not quiet:
+        try:
+            from IPython.display import Markdown, display
+
+            display(Markdown(result._repr_markdown_()))
+        except ImportError:  # pragma: no cover
+            print(repr(result))
+    return result
+
+
+def _clone(inputs: dict) -> dict:
+    """Fresh copies so a function that modifies its inputs in place cannot fool the comparison."""
+    return {k: (v.clone() if hasattr(v, "clone") else v) for k, v in inputs.items()}
