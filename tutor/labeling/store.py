@@ -107,7 +107,8 @@ class PairList:
             if p.id in first:
                 raise TutorError(
                     f"The pair list holds pair id {p.id!r} twice (items {first[p.id]} and {i}); "
-                    "every pair needs its own id, so remove the duplicate or give distinct 'id' values."
+                    "every pair needs its own id, so drop the repeat (list(dict.fromkeys(pairs)) drops "
+                    "repeated tuples) or give distinct 'id' values."
                 )
             first[p.id] = i
         self._pairs = {p.id: p for p in items}

@@ -32,6 +32,7 @@ KEYMAP = {
     "u": "undo",
 }
 ACTIONS = ("left", "right", "tie", "skip", "undo")
+AGREEMENT_WINDOW = 100  # the live panel scores at most this many recent choices
 _CLICK_NAMES = {"left": "A is better", "right": "B is better", "tie": "Tie", "skip": "Skip"}
 
 _KEYS_HINT = "⌨ Click here, then press A or ← (A is better) · B or → (B is better) · T (tie) · S (skip) · U (undo)"
@@ -272,14 +273,16 @@ class PreferenceLabeler:
         self._update_agreement()
 
     def _update_agreement(self) -> None:
-        n = sum(1 for r in self.store.records if r["by"] == "human" and r["label"] in ("a", "b"))
-        if n < self.agreement_after:
+        """The live panel: agreement over the learner's latest choices (bounded, so a click stays fast)."""
+        choices = [r for r in self.store.records if r["by"] == "human" and r["label"] in ("a", "b")]
+        if len(choices) < self.agreement_after:
             self.agreement_html.value = ""
             return
-        parts = [f"{name.title()} {a.rate:.0%}" for name, a in self.agreement().items() if a.rate is not None]
-        self.agreement_html.value = (
-            f"Your agreement with each persona over your {n} A/B choices: " + " · ".join(parts)
-        )
+        recent = choices[-AGREEMENT_WINDOW:]
+        result = persona_agreement(recent, self.personas, cache=self._preferences)
+        parts = [f"{name.title()} {a.rate:.0%}" for name, a in result.items() if a.rate is not None]
+        over = f"your {len(recent)}" if len(recent) == len(choices) else f"your last {len(recent)}"
+        self.agreement_html.value = f"Your agreement with each persona over {over} A/B choices: " + " · ".join(parts)
 
     # -- actions -----------------------------------------------------------------------------
 
