@@ -197,3 +197,32 @@ def test_a_simulated_class_agrees_with_its_personas(tmp_path):
     assert (table["quinn"][3:] > table["riley"][3:]).all()
     both = personas_agree(pairs)
     assert 0 < both.rate < 1  # the personas themselves disagree on some pairs
+
+
+def test_simulated_labels_can_be_left_out(tmp_path):
+    pairs = candidate_pairs(6, seed=8)
+    folder = tmp_path / "class"
+    for name in ("ann0", "ann1"):
+        labeler = PreferenceLabeler(pairs, folder / f"{name}.jsonl", name, keys=False, double_click_s=0)
+        labeler.click("left")
+        labeler.click("right")
+        labeler.simulate("riley")
+    everyone = merge_labels(folder)
+    assert everyone.simulated == 8 and sum(len(v) for v in everyone.votes.values()) == 12
+    humans = merge_labels(folder, include_simulated=False)
+    assert sum(len(v) for v in humans.votes.values()) == 4
+    assert set(humans.pairs) == set(PairList(pairs).ids[:2])
+
+
+def test_the_command_line_merge_saves_a_dataset(tmp_path, capsys):
+    from datasets import load_from_disk
+
+    from tutor.labeling.classroom import main
+
+    folder = write_class(tmp_path / "class")
+    assert main([str(folder), "--out", str(tmp_path / "merged"), "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "Fleiss' kappa: 0.156" in out and "Saved 3 rows" in out
+    assert load_from_disk(str(tmp_path / "merged"))["chosen"][0] == [{"role": "assistant", "content": PAIRS[0][1]}]
+    assert main([str(tmp_path / "nowhere")]) == 2
+    assert "TutorError: There is no label file" in capsys.readouterr().out

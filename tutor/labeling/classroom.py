@@ -177,10 +177,12 @@ class Classroom:
     """Every learner's live labels on a shared pair set, ready to merge and compare.
 
     Build it with `merge_labels(folder_or_paths)`. All files must come from the same pair set
-    (hand out one list of pairs), and each annotator may appear once.
+    (hand out one list of pairs), and each annotator may appear once. Labels made by the
+    simulated annotator ("finish with the simulated annotator") count unless
+    include_simulated=False; `simulated` says how many there were.
     """
 
-    def __init__(self, stores: Sequence):
+    def __init__(self, stores: Sequence, include_simulated: bool = True):
         if not stores:
             raise TutorError("A classroom needs at least one label file.")
         owner: dict[str, Path] = {}
@@ -205,17 +207,25 @@ class Classroom:
         self.annotators = [s.annotator_id for s in stores]
         self.pairs: dict[str, dict] = {}  # pair id -> prompt / a / b, in first-seen order
         self.votes: dict[str, dict[str, str]] = {}  # pair id -> annotator -> label
+        self.simulated = 0
         for s in stores:
             for r in s.records:
+                if r["by"] != "human":
+                    self.simulated += 1
+                    if not include_simulated:
+                        continue
                 self.pairs.setdefault(r["pair_id"], {"prompt": r["prompt"], "a": r["a"], "b": r["b"]})
                 self.votes.setdefault(r["pair_id"], {})[s.annotator_id] = r["label"]
 
     @classmethod
-    def from_files(cls, paths) -> Classroom:
-        return cls([LabelStore(p, read_only=True) for p in _label_files(paths)])
+    def from_files(cls, paths, include_simulated: bool = True) -> Classroom:
+        return cls([LabelStore(p, read_only=True) for p in _label_files(paths)], include_simulated)
 
     def __repr__(self) -> str:
-        return f"Classroom({len(self.annotators)} annotators, {len(self.pairs)} pairs labelled)"
+        return (
+            f"Classroom({len(self.annotators)} annotators, {len(self.pairs)} pairs labelled, "
+            f"{self.simulated} label(s) by the simulated annotator)"
+        )
 
     def majority(self) -> dict[str, str]:
         """pair id -> class label ('a', 'b' or 'tie') for every pair someone did not skip."""
@@ -325,6 +335,39 @@ class Classroom:
         return rows_to_dataset(rows)
 
 
-def merge_labels(paths) -> Classroom:
+def merge_labels(paths, include_simulated: bool = True) -> Classroom:
     """Read every learner's label file (a folder of .jsonl files, or a list of paths)."""
-    return Classroom.from_files(paths)
+    return Classroom.from_files(paths, include_simulated)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tutor.labeling FOLDER --out DIR``: merge, report, save the data set."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tutor.labeling",
+        description="Merge a class's label files into one preference data set.",
+    )
+    parser.add_argument("labels", help="a folder of .jsonl label files (or one file)")
+    parser.add_argument("--out", help="save the merged data set here (datasets.save_to_disk)")
+    parser.add_argument("--method", default="majority", choices=["majority", "all"])
+    parser.add_argument("--ties", default="drop", choices=["drop", "both"])
+    parser.add_argument("--humans-only", action="store_true", help="leave out simulated-annotator labels")
+    parser.add_argument("--top", type=int, default=10, help="rows of the disagreement table to print")
+    args = parser.parse_args(argv)
+    try:
+        room = merge_labels(args.labels, include_simulated=not args.humans_only)
+        print(room)
+        if len(room.annotators) >= 2:
+            name = "Cohen's" if len(room.annotators) == 2 else "Fleiss'"
+            print(f"{name} kappa: {room.kappa():.3f}")
+        print(room.disagreements(top=args.top).drop(columns=["pair_id"]).to_string(index=False))
+        dataset = room.to_dataset(method=args.method, ties=args.ties)
+        if args.out:
+            dataset.save_to_disk(args.out)
+            print(f"Saved {len(dataset)} rows to {args.out}")
+    except TutorError as exc:
+        print(f"TutorError: {exc}")
+        return 2
+    return 0
+
