@@ -211,6 +211,12 @@ def test_simulated_labels_can_be_left_out(tmp_path):
     assert everyone.simulated == 8 and sum(len(v) for v in everyone.votes.values()) == 12
     humans = merge_labels(folder, include_simulated=False)
     assert sum(len(v) for v in humans.votes.values()) == 4
+    for path in folder.glob("*.jsonl"):  # only simulated labels: nothing left to compare
+        path.unlink()
+    for name in ("ann0", "ann1"):
+        PreferenceLabeler(pairs, folder / f"{name}.jsonl", name, keys=False).simulate("quinn")
+    with pytest.raises(TutorError, match="no labels to compare \\(12 simulated label"):
+        merge_labels(folder, include_simulated=False).kappa()
     assert set(humans.pairs) == set(PairList(pairs).ids[:2])
 
 
@@ -225,4 +231,4 @@ def test_the_command_line_merge_saves_a_dataset(tmp_path, capsys):
     assert "Fleiss' kappa: 0.156" in out and "Saved 3 rows" in out
     assert load_from_disk(str(tmp_path / "merged"))["chosen"][0] == [{"role": "assistant", "content": PAIRS[0][1]}]
     assert main([str(tmp_path / "nowhere")]) == 2
-    assert "TutorError: There is no label file" in capsys.readouterr().out
+    assert "TutorError: There is no file or folder" in capsys.readouterr().out

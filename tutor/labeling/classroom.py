@@ -161,6 +161,8 @@ def personas_agree(pairs: Iterable[object], first: str = "riley", second: str = 
 def _label_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
     if isinstance(paths, (str, os.PathLike)):
         path = Path(paths).expanduser()
+        if not path.exists():
+            raise TutorError(f"There is no file or folder at {str(path)!r}; give a folder of .jsonl label files or one file's path.")
         if path.is_dir():
             files = sorted(path.glob("*.jsonl"))
             if not files:
@@ -240,6 +242,9 @@ class Classroom:
         """Cohen's κ when there are two annotators, Fleiss' κ when there are more."""
         if len(self.annotators) < 2:
             raise TutorError("Agreement needs at least two annotators' label files.")
+        if not self.votes:
+            left_out = f" ({self.simulated} simulated label(s) were left out)" if self.simulated else ""
+            raise TutorError(f"There are no labels to compare{left_out}; agreement needs pairs labelled by two or more annotators.")
         if len(self.annotators) == 2:
             return self.cohen_kappa(*self.annotators)
         return self.fleiss_kappa()
