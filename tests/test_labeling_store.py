@@ -257,10 +257,12 @@ def test_a_failed_write_is_not_counted_and_the_next_one_works(path, monkeypatch)
     def full_disk(fd):
         raise OSError(28, "No space left on device")
 
+    before = path.read_bytes()
     monkeypatch.setattr(os, "fsync", full_disk)
     with pytest.raises(TutorError, match="No space left on device.*not counted"):
         store.add(PAIRS[1], "b")
     assert len(store) == 1
+    assert path.read_bytes() == before  # the unsynced line was taken back: the file agrees
     monkeypatch.undo()
     store.add(PAIRS[1], "b")
     assert LabelStore(path, pair_set=PAIRS).labels == store.labels
@@ -407,3 +409,16 @@ def test_resumed_state_equals_the_state_in_memory(actions):
         resumed = LabelStore(path, pair_set=PAIRS)
         assert resumed.records == store.records
         assert resumed.corrupt_lines == 0
+
+
+def test_two_stores_on_one_file_never_label_a_pair_twice(path):
+    first = LabelStore(path, annotator_id="ada", pair_set=PAIRS)
+    second = LabelStore(path, annotator_id="ada", pair_set=PAIRS)  # e.g. the cell was run twice
+    first.add(PAIRS[0], "a")
+    with pytest.raises(TutorError, match="already labelled"):
+        second.add(PAIRS[0], "b")  # second re-reads the file before acting
+    second.add(PAIRS[1], "b")
+    first.undo()  # undoes second's label: the latest on disk
+    seqs = [r["seq"] for r in lines(path)]
+    assert len(seqs) == len(set(seqs))  # no record number used twice
+    assert LabelStore(path).labels == {PairList(PAIRS).ids[0]: "a"} == first.labels

@@ -261,3 +261,16 @@ def test_export_from_the_labeler(labeler):
     labeler.simulate("riley", 6)
     ds = labeler.to_dataset(quiet=True)
     assert len(ds) == 6 and ds.column_names == ["prompt", "chosen", "rejected"]
+
+
+def test_a_second_labeler_on_the_same_file_moves_on_instead_of_double_labelling(path):
+    old = PreferenceLabeler(PAIRS, path, "ada", double_click_s=0)  # the cell was run twice
+    new = PreferenceLabeler(PAIRS, path, "ada", double_click_s=0)
+    new.button_a.click()
+    shown = old.current
+    old.button_b.click()  # this pair is already labelled on disk: show the next one instead
+    assert "already labelled in another labeler" in old.status.value
+    assert old.current != shown and old.current == new.current
+    assert [r["pair_id"] for r in LabelStore(path).records] == [shown.id]
+    old.button_b.click()
+    assert len(LabelStore(path).records) == 2

@@ -368,12 +368,7 @@ class LabelStore:
                 raise TutorError(f"There is no label file at {str(self.path)!r}; give the path of a .jsonl file written by the labeler.")
         else:
             self._prepare()
-        self._active: dict[str, dict] = {}  # pair id -> its live label record, in action order
-        self._by_seq: dict[int, dict] = {}  # seq -> live label record (undo targets)
-        self._seen: dict[str, Pair] = {}  # every pair that ever got a label, with its text
-        self.undone = 0
-        self.bad_lines: list[int] = []
-        self._next_seq = 0
+        self._warned = 0  # unreadable lines already warned about
         file_annotators, file_fingerprints = self._load()
 
         if len(file_annotators) > 1:
@@ -424,10 +419,18 @@ class LabelStore:
             _fsync_folder(self.path.parent)
 
     def _load(self) -> tuple[set[str], set[str]]:
+        """Replay the whole file into memory; return the annotators and pair sets it names."""
         try:
             data = self.path.read_bytes()
         except OSError as exc:
             raise TutorError(f"Cannot read the label file {str(self.path)!r} ({exc.strerror or exc}).") from None
+        self._active: dict[str, dict] = {}  # pair id -> its live label record, in action order
+        self._by_seq: dict[int, dict] = {}  # seq -> live label record (undo targets)
+        self._seen: dict[str, Pair] = {}  # every pair that ever got a label, with its text
+        self.undone = 0
+        self.bad_lines: list[int] = []
+        self._next_seq = 0
+        self._known_size = len(data)
         annotators: set[str] = set()
         fingerprints: set[str] = set()
         good = 0
@@ -449,7 +452,8 @@ class LabelStore:
                 f"{str(self.path)!r} does not look like a label file (none of its {len(self.bad_lines)} lines is a "
                 "label record); it was left untouched, so give a new file name for the labels."
             )
-        if self.bad_lines:
+        if len(self.bad_lines) > self._warned:
+            self._warned = len(self.bad_lines)
             shown = ", ".join(map(str, self.bad_lines[:10])) + (" …" if len(self.bad_lines) > 10 else "")
             warnings.warn(
                 f"{self.path.name}: skipped {len(self.bad_lines)} unreadable line(s) (line {shown}), "
@@ -476,13 +480,16 @@ class LabelStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def _append(self, rec: dict) -> None:
-        """Append one line and fsync it. A previous line cut off mid-write stays on its own line."""
+    def _check_writable(self) -> None:
         if self.read_only:
             raise TutorError(f"This store was opened read_only; open {self.path.name} without read_only to label.")
+
+    def _append(self, rec: dict) -> None:
+        """Append one line and fsync it. A previous line cut off mid-write stays on its own line."""
+        self._check_writable()
         line = (json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8")
         try:
-            with open(self.path, "a+b") as f:
+            with open(self.path, "a+b", buffering=0) as f:  # unbuffered: no bytes left behind on failure
                 f.seek(0, os.SEEK_END)
                 size = f.tell()
                 if size:
@@ -490,14 +497,40 @@ class LabelStore:
                     if f.read(1) != b"\n":
                         line = b"\n" + line
                     f.seek(0, os.SEEK_END)
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
+                try:
+                    view = memoryview(line)
+                    while view:  # a raw write may write fewer bytes than asked
+                        view = view[f.write(view):]
+                    os.fsync(f.fileno())
+                except OSError:
+                    _roll_back(f, size)
+                    raise
+                self._known_size = f.tell()
         except OSError as exc:
             raise TutorError(
                 f"Could not save to {str(self.path)!r} ({exc.strerror or exc}), so this action was not "
                 "counted; free some disk space or choose a writable path, then try again."
             ) from None
+
+    def refresh(self) -> bool:
+        """Re-read the file if something else wrote to it (a second labeler on the same file).
+
+        Called before every action, so two open labelers never label one pair twice or reuse a
+        record number. Returns True when the file had changed.
+        """
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            size = -1
+        if size == self._known_size:
+            return False
+        if size == -1:
+            self._prepare()
+        self._load()
+        if self.pairs is not None:
+            for pair in self._seen.values():
+                self.pairs.remember(pair)
+        return True
 
     def _pair(self, pair: object) -> Pair:
         pair = as_pair(pair)
@@ -514,6 +547,7 @@ class LabelStore:
         `left` is the answer that was shown on the left; `by` says who decided ('human' or
         'simulated:<persona>'). The record is on disk when this returns.
         """
+        self._check_writable()
         if label not in LABELS:
             raise TutorError(
                 f"Unknown label {label!r}; use 'a', 'b', 'tie' or 'skip' (in terms of the original answers a and b)."
@@ -525,6 +559,7 @@ class LabelStore:
         if not isinstance(by, str) or not by:
             raise TutorError(f"by must name who labelled ('human' or 'simulated:<persona>'), not {_describe(by)}.")
         pair = self._pair(pair)
+        self.refresh()
         if pair.id in self._active:
             raise TutorError(
                 f"Pair {pair.id!r} is already labelled {self._active[pair.id]['label']!r}; undo that label first to change it."
@@ -552,6 +587,8 @@ class LabelStore:
 
     def undo(self) -> dict | None:
         """Cancel the most recent live label with a tombstone line; return it (None if nothing to undo)."""
+        self._check_writable()
+        self.refresh()
         if not self._active:
             return None
         target = next(reversed(self._active.values()))
@@ -627,6 +664,14 @@ class LabelStore:
         if not quiet:
             print(f"{self.path.name}: {report}")
         return dataset
+
+
+def _roll_back(f, size: int) -> None:
+    """Cut off the bytes of a failed append (only ours), so the file says what the learner was told."""
+    try:
+        f.truncate(size)
+    except (OSError, ValueError):
+        pass  # if even that fails, a half line is skipped as unreadable when the file is read
 
 
 def _fsync_folder(folder: Path) -> None:

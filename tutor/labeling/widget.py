@@ -301,7 +301,10 @@ class PreferenceLabeler:
         self._busy = True
         self._refresh()  # buttons off while the click is handled
         try:
-            if action == "undo":
+            if self.store.refresh() and action != "undo" and self.current is not None and self.current.id in self.store.done:
+                self._say("This pair was already labelled in another labeler on the same file; here is the next one.")
+                self._show(self._next_pair())
+            elif action == "undo":
                 self._undo()
             else:
                 self._label(action)
