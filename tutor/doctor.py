@@ -50,9 +50,7 @@ def _check_package(name: str, minimum: str) -> str:
 
 
 def _check_python() -> str:
-    if sys.version_info < (3, 10):
-        raise TutorError(f"Python {platform.python_version()} is too old; the course needs 3.10 or newer")
-    return f"Python {platform.python_version()}"
+    return f"Python {platform.python_version()} ({sys.executable})"
 
 
 def _check_device() -> str:

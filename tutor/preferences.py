@@ -1,0 +1,116 @@
+"""Preference data in TRL's format: `prompt` / `chosen` / `rejected` (conversational).
+
+The reward model (notebook 04) and DPO (notebook 06) train on the same data: pairs labelled by the
+gold annotator by default, or the learner's own labels from notebook 03 when that notebook has run.
+`check_preference_rows` turns malformed data into one sentence naming the row and field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tutor.errors import TutorError
+
+FIELDS = ("prompt", "chosen", "rejected")
+
+
+def _text(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return " ".join(str(m.get("content", "")) for m in value if isinstance(m, dict))
+    return ""
+
+
+def check_preference_rows(rows, drop_ties: bool = True) -> tuple[list[dict], int]:
+    """Validate preference rows; return (kept rows, number of ties dropped).
+
+    A tie (`chosen` equal to `rejected`, or a row marked `tie`) says nothing about which answer is
+    better, so it is dropped and counted rather than trained on.
+    """
+    rows = list(rows)
+    if not rows:
+        raise TutorError("The preference data set is empty; it needs rows with 'prompt', 'chosen' and 'rejected'.")
+    kept, ties = [], 0
+    for i, row in enumerate(rows):
+        for field in FIELDS:
+            if field not in row:
+                raise TutorError(
+                    f"Preference row {i} has no {field!r} field; each row needs 'prompt', 'chosen' and 'rejected'."
+                )
+            if not _text(row[field]).strip():
+                raise TutorError(f"Preference row {i} has an empty {field!r}; fill it in or remove the row.")
+        if row.get("tie") or _text(row["chosen"]).strip() == _text(row["rejected"]).strip():
+            if not drop_ties:
+                raise TutorError(f"Preference row {i} is a tie (chosen equals rejected); ties carry no preference.")
+            ties += 1
+            continue
+        kept.append(row)
+    if not kept:
+        raise TutorError(f"All {len(rows)} preference rows are ties; nothing is left to learn from.")
+    return kept, ties
+
+
+def gold_rows(n: int, seed: int = 0, split: str = "train", persona="riley", temperature=None) -> list[dict]:
+    """`n` candidate pairs labelled (with Bradley–Terry noise) by a gold-annotator persona."""
+    from tutor.world import GoldAnnotator, candidate_pairs
+
+    judge = GoldAnnotator(persona, temperature=temperature, seed=seed)
+    rows = []
+    for prompt, a, b in candidate_pairs(n, seed=seed, split=split):
+        chosen, rejected = (a, b) if judge.label(prompt, a, b) else (b, a)
+        rows.append(as_conversational(prompt, chosen, rejected))
+    return rows
+
+
+def as_conversational(prompt: str, chosen: str, rejected: str) -> dict:
+    return {
+        "prompt": [{"role": "user", "content": prompt}],
+        "chosen": [{"role": "assistant", "content": chosen}],
+        "rejected": [{"role": "assistant", "content": rejected}],
+    }
+
+
+def to_dataset(rows):
+    from datasets import Dataset
+
+    kept, _ = check_preference_rows(rows)
+    return Dataset.from_list([{k: r[k] for k in FIELDS} for r in kept])
+
+
+def gold_dataset(n: int, seed: int = 0, split: str = "train", persona="riley", temperature=None):
+    """A TRL preference `Dataset` labelled by the gold annotator."""
+    return to_dataset(gold_rows(n, seed, split, persona, temperature))
+
+
+def learner_label_files(runs: Path) -> list[Path]:
+    """Label files notebook 03 wrote (runs/labels/*.jsonl)."""
+    folder = Path(runs) / "labels"
+    return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+
+
+def learner_dataset(runs: Path, min_pairs: int = 10):
+    """The learner's labels from notebook 03 as a preference Dataset, or None if there are too few."""
+    from tutor.labeling import LabelStore
+
+    rows = []
+    for path in learner_label_files(runs):
+        store = LabelStore(path, read_only=True)
+        try:
+            data = store.to_dataset(quiet=True)
+        except TutorError:
+            continue  # everything skipped or tied: nothing to learn from in this file
+        rows += [dict(r) for r in data]
+    if len(rows) < min_pairs:
+        return None
+    return to_dataset(rows)
+
+
+def preference_data(course, n: int, persona="riley", use_learner_labels: bool = True, seed: int = 0):
+    """What the reward model and DPO train on: the learner's labels when notebook 03 left at least a
+    few, else `n` pairs labelled by the gold annotator. Returns (dataset, source description)."""
+    if use_learner_labels:
+        learner = learner_dataset(course.runs)
+        if learner is not None:
+            return learner, f"your {len(learner)} labels from notebook 03"
+    return gold_dataset(n, seed=seed, persona=persona), f"{n} pairs labelled by the gold annotator ({persona})"
