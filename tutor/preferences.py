@@ -89,26 +89,28 @@ def learner_label_files(runs: Path) -> list[Path]:
     return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
 
 
-def learner_dataset(runs: Path, min_pairs: int = 10):
-    """The learner's labels from notebook 03 as a preference Dataset, or None if there are too few."""
+def learner_dataset(runs: Path, min_pairs: int = 20, include_simulated: bool = False):
+    """The learner's labels from notebook 03 as a preference Dataset, or None if there are fewer
+    than `min_pairs`. Labels the simulated annotator filled in (headless runs, the "finish" button)
+    count only with include_simulated=True: the pipeline should learn *your* taste, not a stand-in's.
+    """
     from tutor.labeling import LabelStore
+    from tutor.labeling.store import preference_rows
 
     rows = []
     for path in learner_label_files(runs):
-        store = LabelStore(path, read_only=True)
-        try:
-            data = store.to_dataset(quiet=True)
-        except TutorError:
-            continue  # everything skipped or tied: nothing to learn from in this file
-        rows += [dict(r) for r in data]
+        records = LabelStore(path, read_only=True).records
+        if not include_simulated:
+            records = [r for r in records if str(r.get("by", "human")) == "human"]
+        rows += preference_rows(records)[0]
     if len(rows) < min_pairs:
         return None
     return to_dataset(rows)
 
 
 def preference_data(course, n: int, persona="riley", use_learner_labels: bool = True, seed: int = 0):
-    """What the reward model and DPO train on: the learner's labels when notebook 03 left at least a
-    few, else `n` pairs labelled by the gold annotator. Returns (dataset, source description)."""
+    """What the reward model and DPO train on: the learner's own labels when notebook 03 left at
+    least 20, else `n` pairs labelled by the gold annotator. Returns (dataset, source description)."""
     if use_learner_labels:
         learner = learner_dataset(course.runs)
         if learner is not None:
