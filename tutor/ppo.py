@@ -441,6 +441,12 @@ class PPOTrainer:
                               "the reward source must return finite numbers for every answer")
         return scores
 
+    def normalised_scores(self, raw: torch.Tensor, ended: torch.Tensor) -> torch.Tensor:
+        """(score − SFT mean) / SFT std, minus the penalty for answers that never emitted EOS."""
+        cfg = self.config
+        scores = (raw - self.reward_mean) / self.reward_std if cfg.normalize_reward else raw.clone()
+        return scores - cfg.missing_eos_penalty * (~ended).float()
+
     def decode(self, response_ids, mask) -> list[str]:
         return [self.tokenizer.decode(row[: int(n)], skip_special_tokens=True).strip()
                 for row, n in zip(response_ids.tolist(), mask.sum(1).tolist(), strict=True)]
@@ -487,8 +493,7 @@ class PPOTrainer:
         ref_logps = token_logprobs(self.response_logits(self.ref_policy, q, qm, r, mask), r, cfg.temperature)
         values = self.response_values(q, qm, r, mask)
         raw = self.raw_reward(prompts, texts, q, qm, r, m)
-        scores = (raw - self.reward_mean) / self.reward_std if cfg.normalize_reward else raw.clone()
-        scores = scores - cfg.missing_eos_penalty * (~ended).float()
+        scores = self.normalised_scores(raw, ended)
         kl = kl_estimate(logps, ref_logps, cfg.kl_estimator) * mask
         rewards = per_token_rewards(scores, kl, mask, self.kl_ctl.value)
         advantages, returns = gae(rewards, values, mask, cfg.gamma, cfg.lam)
@@ -542,6 +547,7 @@ class PPOTrainer:
         torch.manual_seed(cfg.seed * 100_003 + self.step_count * self.accelerator.num_processes + self.accelerator.process_index)
         prompts = self._next_prompts(cfg.batch_size)
         ro = self.rollout(prompts)
+        rollout_seconds = time.perf_counter() - start
         upd = self.update(ro)
         beta = self.kl_ctl.value
         mask = ro.mask
@@ -579,7 +585,8 @@ class PPOTrainer:
         self.tokens += int(self._mean(float(ro.mask.sum()))) * self.accelerator.num_processes
         seconds = time.perf_counter() - start
         self.step_count += 1
-        metrics.update({"step": self.step_count, "episodes": self.episodes, "time/step_seconds": seconds})
+        metrics.update({"step": self.step_count, "episodes": self.episodes, "time/step_seconds": seconds,
+                        "time/rollout_seconds": rollout_seconds})
         self.last_rollout = ro
         self.history.append(metrics)
         return metrics

@@ -1,0 +1,137 @@
+"""Benchmark PPO and write benchmarks/results/ppo.json.
+
+- the `ppo` stage at its default config: training time, episodes/s and tokens/s, gold win-rate over
+  the SFT model and mean per-sequence KL on held-out prompts, peak RSS;
+- notebook 05 executed top to bottom in FAST and in full mode: wall time and the kernel's peak RSS
+  (targets: FAST ≤ 30 s, full ≤ 120 s, ≤ 1.5 GB), with the SFT and reward stages already built, as
+  they are after notebooks 02 and 04.
+
+Run: ``PYTHONPATH=. python benchmarks/ppo.py [--runs FOLDER] [--skip-notebook] [--fast-only]``.
+The runs folder (default ./runs) keeps the SFT and reward stages between runs; they are built
+first if missing (not timed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {"notebook_full_s": 120.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5, "gold_win_rate_vs_sft": 0.8}
+
+
+def peak_rss_gb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024**2  # Linux reports kB
+
+
+def stage_benchmark(fast: bool) -> dict:
+    import tutor
+    from tutor import stages
+
+    course = tutor.setup(FAST=fast, quiet=True)
+    stages.ensure(course, "sft")
+    stages.ensure(course, "reward")
+    start = time.perf_counter()
+    record = stages.build(course, "ppo")
+    seconds = time.perf_counter() - start
+    m = record["metrics"]
+    return {
+        "mode": "FAST" if fast else "full",
+        "stage_seconds": round(seconds, 2),
+        "train_seconds": m["train_seconds"],
+        "episodes": m["episodes"],
+        "episodes_per_second": round(m["episodes_per_second"], 2),
+        "tokens_per_second": round(m["tokens_per_second"], 1),
+        "gold_win_rate_vs_sft": round(m["gold_win_rate_vs_sft"], 3),
+        "kl": round(m["kl"], 3),
+        "gold": round(m["gold"], 3),
+        "eos_rate": m["eos_rate"],
+        "profile": m["profile"],
+        "config": m["config"],
+        "peak_rss_gb_so_far": round(peak_rss_gb(), 3),
+    }
+
+
+def notebook_benchmark(fast: bool, runs: Path) -> dict:
+    """Execute notebook 05 in a fresh kernel (as tests/test_notebooks.py does) and time it."""
+    path = ROOT / "notebooks" / "05_ppo.ipynb"
+    code = (
+        "import nbformat, resource, sys, time\n"
+        "from nbclient import NotebookClient\n"
+        "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+        "t = time.perf_counter()\n"
+        "NotebookClient(nb, timeout=900, kernel_name='python3', resources={'metadata': {'path': sys.argv[2]}}).execute()\n"
+        "print('SECONDS', time.perf_counter() - t)\n"
+        "print('KERNEL_RSS_GB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2)\n"
+    )
+    env = {**os.environ, "TUTOR_RUNS": str(runs), "HF_HUB_OFFLINE": "1", "TUTOR_NONINTERACTIVE": "1",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("TUTOR_FAST", None)
+    if fast:
+        env["TUTOR_FAST"] = "1"
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, str(path), str(path.parent)], env=env,
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"notebook 05 failed ({'FAST' if fast else 'full'}):\n{(proc.stdout + proc.stderr)[-4000:]}")
+    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if line.startswith(("SECONDS", "KERNEL_RSS_GB")))
+    return {
+        "mode": "FAST" if fast else "full",
+        "execute_seconds": round(float(lines["SECONDS"]), 1),
+        "wall_seconds_with_startup": round(wall, 1),
+        "kernel_peak_rss_gb": round(float(lines["KERNEL_RSS_GB"]), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", default=str(ROOT / "runs"), help="runs folder holding the SFT and reward stages")
+    parser.add_argument("--skip-notebook", action="store_true")
+    parser.add_argument("--fast-only", action="store_true")
+    args = parser.parse_args()
+    runs = Path(args.runs).resolve()
+    os.environ["TUTOR_RUNS"] = str(runs)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.pop("TUTOR_FAST", None)
+    load = os.getloadavg()
+    modes = [True] if args.fast_only else [True, False]
+    result = {
+        "benchmark": "ppo",
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in load]},
+        "targets": TARGETS,
+        "stage": [stage_benchmark(fast) for fast in modes],
+    }
+    if not args.skip_notebook:
+        with tempfile.TemporaryDirectory() as tmp:
+            # Notebook runs get their own copy of the earlier stages, so the ppo stage above is not reused.
+            for fast in modes:
+                copy = Path(tmp) / ("fast" if fast else "full")
+                for stage in ("base", "sft", "reward"):
+                    if (runs / "tiny" / stage).exists():
+                        shutil.copytree(runs / "tiny" / stage, copy / "tiny" / stage)
+                result.setdefault("notebook", []).append(notebook_benchmark(fast, copy))
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    out = HERE / "results" / "ppo.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
