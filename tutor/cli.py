@@ -45,13 +45,11 @@ def run_pipeline(fast: bool, model: str, stages: list[str] | None = None, rebuil
     summary = {}
     for name in names:
         start = time.perf_counter()
-        if rebuild:
+        record = None if rebuild else read_metrics(course, name)
+        if record is None:
             for need in check_stage(name).needs:
                 ensure(course, need)
             record = build(course, name)
-        else:
-            ensure(course, name)
-            record = read_metrics(course, name)
         metrics = {k: v for k, v in record["metrics"].items() if not isinstance(v, dict | list)}
         summary[name] = {"seconds": record["seconds"], **metrics, "folder": str(folder(course, name))}
         print(f"[{name}] done in {time.perf_counter() - start:.1f} s")
