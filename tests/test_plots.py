@@ -358,12 +358,28 @@ def test_max_points_thins_curves_but_keeps_the_last_point(sent, clock):
     assert len(plot.figure().data[0].y) == 1001  # figure() keeps everything
 
 
+def test_evenly_spaced_steps_are_sent_as_x0_dx(sent, clock):
+    plot = live(clock, every=0)
+    for step in range(0, 50, 5):
+        plot.log(step, {"objective/kl": step / 10}, loss=1.0)
+    plot.log(46, loss=0.5)  # loss is no longer evenly spaced
+    traces = {t["name"]: t for t in json.loads(_fig_json(sent[-1]))["data"]}
+    assert (traces["objective/kl"]["x0"], traces["objective/kl"]["dx"]) == (0, 5)
+    assert "x" not in traces["objective/kl"]
+    assert traces["loss"]["x"] == [*range(0, 50, 5), 46]
+    assert list(plot.figure().data[0].x) == list(range(0, 50, 5))  # figure() keeps real x
+
+
 def test_reference_lines_from_refs_and_reference(sent, clock):
     plot = live(clock, refs={"KL": [("KL budget", 2.0)], "loss": 0.1})
     plot.reference("reward", 0.82, "RM ceiling")
     shapes = plot.figure().to_dict()["layout"]["shapes"]
     found = {(s["yref"], s["y0"], s["label"]["text"]) for s in shapes}
-    assert found == {("y2", 2.0, "KL budget (2)"), ("y3", 0.1, "0.1"), ("y", 0.82, "RM ceiling (0.82)")}
+    assert found == {
+        ("y2", 2.0, "KL budget (2)"),
+        ("y3", 0.1, "0.1"),
+        ("y", 0.82, "RM ceiling (0.82)"),
+    }
     assert all(s["xref"].endswith("domain") and (s["x0"], s["x1"]) == (0, 1) for s in shapes)
 
 
@@ -483,7 +499,10 @@ def test_add_run_and_overlay_take_trainer_log_history():
         {"loss": ["loss"], "margin": ["rewards/margins"]},
     )
     assert plot.closed
-    assert plot.runs["beta=0.1"] == {"loss": [(1, 0.9), (2, 0.7)], "rewards/margins": [(1, 0.1), (2, 0.4)]}
+    assert plot.runs["beta=0.1"] == {
+        "loss": [(1, 0.9), (2, 0.7)],
+        "rewards/margins": [(1, 0.1), (2, 0.4)],
+    }
     bundle, metadata = plot._repr_mimebundle_()
     assert MIME_PLOTLY in bundle and metadata["tutor_liveplot"]["final"]
     assert {t["legendgroup"] for t in bundle[MIME_PLOTLY]["data"]} == {"beta=0.1", "beta=0.5"}
@@ -525,8 +544,18 @@ def test_callback_feeds_trl_metrics_and_ignores_the_rest(sent, clock):
 def test_callback_with_auto_panels_plots_every_numeric_metric(clock, sent):
     plot = LivePlot(None, mode="live", clock=clock)
     cb = plot.callback()
-    cb.on_log(None, _state(1), None, logs={"loss": 0.7, "rewards/chosen": 0.1, "grad_norm": 3.0,
-                                            "epoch": 0.1, "train_samples_per_second": 99.0})
+    cb.on_log(
+        None,
+        _state(1),
+        None,
+        logs={
+            "loss": 0.7,
+            "rewards/chosen": 0.1,
+            "grad_norm": 3.0,
+            "epoch": 0.1,
+            "train_samples_per_second": 99.0,
+        },
+    )
     assert set(plot.history) == {"loss", "rewards/chosen", "grad_norm"}
 
 
@@ -615,7 +644,11 @@ def test_a_script_writes_its_plot_into_the_runs_folder(tmp_path):
     assert "mode file" in done.stdout
     page = tmp_path / "runs" / "script-run.html"
     (trace,) = json.loads(_fig_json(page.read_text()))["data"]
-    assert trace["x"] == list(range(20))  # the last log made it in, via atexit
+    assert (trace["x0"], trace["dx"], len(trace["y"])) == (
+        0,
+        1,
+        20,
+    )  # the last log made it, via atexit
     assert trace["y"][:2] == [1.0, 0.5]
     assert (tmp_path / "runs" / "plotly.min.js").stat().st_size > 1_000_000
 
@@ -662,7 +695,11 @@ def _run_notebook(tmp_path, cells, mode_env):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
     env_backup = dict(os.environ)
     try:
@@ -705,7 +742,11 @@ def test_notebook_ends_with_exactly_one_static_figure_per_liveplot(tmp_path, mod
         assert MIME_PLOTLY in out.data and "tutor-liveplot" in out.data["text/html"]
         assert PLOTLYJS_BANNER not in out.data["text/html"]
     figures = [outs[0].data[MIME_PLOTLY] for outs in found.values()]
-    assert sorted(len(f["data"]) for f in figures) == [2, 4, 8]  # PPO 4, DPO 2 runs×2×(raw+smooth), SFT 2
+    assert sorted(len(f["data"]) for f in figures) == [
+        2,
+        4,
+        8,
+    ]  # PPO 4, DPO 2 runs×2×(raw+smooth), SFT 2
     size = path.stat().st_size
     assert size < 1_000_000, f"saved notebook with three LivePlots is {size} bytes"
 

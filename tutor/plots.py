@@ -240,7 +240,11 @@ _HOOKED: set[int] = set()
 def _after_cell(*_args: Any) -> None:
     """IPython post_run_cell: turn each touched plot into its static figure (errors included)."""
     for plot in list(_PENDING.values()):
-        plot._cell_ended()
+        try:
+            plot._cell_ended()
+        except Exception as exc:  # noqa: BLE001 - a plot must never break the notebook
+            _PENDING.pop(id(plot), None)
+            warnings.warn(f"LivePlot could not draw its final figure: {exc}", stacklevel=2)
 
 
 def _at_exit() -> None:
@@ -845,7 +849,9 @@ class LivePlot:
             layout["title"] = {"text": html.escape(self.title), "x": 0.01, "xanchor": "left"}
         self._layout, self._layout_key = layout, key
 
-    def _figure_dict(self, max_points: int | None) -> dict:
+    def _figure_dict(self, max_points: int | None, compact: bool = False) -> dict:
+        """The figure as plain dicts; `compact` writes evenly spaced steps as x0/dx (saved
+        notebooks put every array number on its own line, so this halves their size)."""
         self._ensure_layout()
         limit = max_points or 10**12
         layout = dict(self._layout)
@@ -882,7 +888,11 @@ class LivePlot:
                     show = key not in legend_seen
                     legend_seen.add(key)
                     idx = _pick(len(series.values), limit)
-                    x = [series.steps[i] for i in idx]
+                    xs = {"x": [series.steps[i] for i in idx]}
+                    if compact and len(idx) > 2:
+                        x0, dx = xs["x"][0], xs["x"][1] - xs["x"][0]
+                        if all(b - a == dx for a, b in zip(xs["x"], xs["x"][1:], strict=False)):
+                            xs = {"x0": x0, "dx": dx}
                     base = {
                         "type": "scatter",
                         "mode": "lines" if len(idx) > 1 else "markers",
@@ -893,7 +903,7 @@ class LivePlot:
                     }
                     raw = {
                         **base,
-                        "x": x,
+                        **xs,
                         "y": [_round(series.values[i]) for i in idx],
                         "name": label,
                         "line": {"color": colour, "width": 2, "dash": dash},
@@ -910,7 +920,7 @@ class LivePlot:
                         raw.pop("hovertemplate")
                         bold = {
                             **base,
-                            "x": x,
+                            **xs,
                             "y": [_round(sm[i]) for i in idx],
                             "name": label,
                             "line": {"color": colour, "width": 2.5, "dash": dash},
@@ -967,14 +977,14 @@ class LivePlot:
         return f'<div id="{host}" class="tutor-liveplot" style="width:100%;min-height:{height}px"></div>{script}'
 
     def _live_bundle(self, carry_plotlyjs: bool) -> dict:
-        fig = self._figure_dict(self.max_points)
+        fig = self._figure_dict(self.max_points, compact=True)
         body = self._html(fig, live=True)
         if carry_plotlyjs:
             body = _inline_plotlyjs() + body
         return {"text/html": body, "text/plain": self._summary()}
 
     def _static_bundle(self) -> dict:
-        fig = self._figure_dict(self.max_points)
+        fig = self._figure_dict(self.max_points, compact=True)
         return {
             MIME_PLOTLY: {**fig, "config": self._config()},
             "text/html": self._html(fig, live=False),
@@ -1021,7 +1031,7 @@ class LivePlot:
             from plotly.offline import get_plotlyjs
 
             _atomic_write(lib, get_plotlyjs())
-        fig = self._figure_dict(self.max_points)
+        fig = self._figure_dict(self.max_points, compact=True)
         meta = '<meta http-equiv="refresh" content="30">' if refresh else ""
         page = (
             f'<!DOCTYPE html><html><head><meta charset="utf-8">{meta}'

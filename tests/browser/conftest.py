@@ -55,7 +55,7 @@ HERE = Path(__file__).resolve().parent
 def pytest_collection_modifyitems(config, items):
     reason = jlab.chromium_missing_reason()
     for item in items:
-        if HERE not in Path(str(item.fspath)).resolve().parents:
+        if HERE not in Path(item.path).resolve().parents:
             continue
         item.add_marker(pytest.mark.browser)
         if reason:

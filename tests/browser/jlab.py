@@ -157,7 +157,9 @@ def start_jupyter(
             pass
         if time.monotonic() > deadline:
             stop_jupyter(server)
-            raise RuntimeError(f"jupyter lab did not answer in {timeout:.0f} s:\n{server.log_tail()}")
+            raise RuntimeError(
+                f"jupyter lab did not answer in {timeout:.0f} s:\n{server.log_tail()}"
+            )
         time.sleep(0.3)
 
 
@@ -236,9 +238,7 @@ def wait_for_kernel(page, status: str = "idle", timeout: float = 120_000) -> Non
 
 def run_command(page, command: str) -> None:
     """Run a JupyterLab command by id through the command palette (e.g. "notebook:run-all-cells")."""
-    page.locator(_PANEL + " .jp-Notebook").first.click(
-        position={"x": 5, "y": 5}
-    )
+    page.locator(_PANEL + " .jp-Notebook").first.click(position={"x": 5, "y": 5})
     page.keyboard.press("Control+Shift+C")
     search = page.locator(".lm-CommandPalette-input")
     search.wait_for()
@@ -309,11 +309,12 @@ def wait_until_done(page, index: int, timeout: float = 120.0) -> str:
     raise TimeoutError(f"cell {index} still shows {prompt(page, index)!r} after {timeout:.0f} s")
 
 
-def save_notebook(page) -> None:
-    """Save the open notebook (Ctrl+S) and wait until JupyterLab marks it clean."""
-    page.keyboard.press("Control+s")
-    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-mod-dirty").wait_for(
-        state="detached", timeout=30_000
+def save_notebook(page, timeout: float = 30_000) -> None:
+    """Save the open notebook (File ▸ Save) and wait until its tab is no longer marked dirty."""
+    page.locator(".lm-MenuBar-item", has_text="File").first.click()
+    page.locator('.lm-Menu-item[data-command="docmanager:save"]').first.click()
+    page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for(
+        state="detached", timeout=timeout
     )
 
 
@@ -325,7 +326,10 @@ def chromium_missing_reason() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "the playwright package is not installed"
-    if shutil.which("jupyter-lab") is None and not (Path(sys.prefix) / "bin" / "jupyter-lab").exists():
+    if (
+        shutil.which("jupyter-lab") is None
+        and not (Path(sys.prefix) / "bin" / "jupyter-lab").exists()
+    ):
         try:
             import jupyterlab  # noqa: F401
         except ImportError:
