@@ -22,7 +22,8 @@ Fixtures
 Helpers (plain functions: ``from jlab import ...``)
 ---------------------------------------------------
 ``write_notebook(path, cells, kernel="python3") -> Path``   code cells; ("markdown", text) too
-``open_notebook(page, server, name, timeout=120_000)``      open, wait for the kernel to be idle
+``open_notebook(page, server, name, timeout=120_000)``      open; wait until the server's kernel,
+                                                            the toolbar and the status bar are idle
 ``run_all(page)``                                           Run ▸ Run All Cells
 ``run_cell(page, index)``                                   select cell and Ctrl+Enter
 ``run_command(page, command_id)``                           via the command palette

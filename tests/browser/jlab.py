@@ -214,10 +214,16 @@ def open_notebook(page, server: JupyterServer, name: str, timeout: float = 120_0
     while time.monotonic() < deadline:  # the kernel exists on the server and the UI shows idle
         sessions = [s for s in server.api("api/sessions") or [] if s.get("path") == name]
         started = any((s.get("kernel") or {}).get("execution_state") == "idle" for s in sessions)
-        if started and _indicator(page) == "idle":
+        if started and _indicator(page) == "idle" and page.evaluate(_STATUS_BAR_IDLE):
             return
         page.wait_for_timeout(250)
     raise TimeoutError(f"the kernel of {name} was not idle after {timeout / 1000:.0f} s")
+
+
+# Right after opening, the status bar can read "No Kernel | Initializing" while the toolbar is
+# already idle; running a cell then opens a "Select Kernel" dialog instead of executing.
+_STATUS_BAR_IDLE = """() => [...document.querySelectorAll('.jp-StatusBar-Item')].some(e => {
+    const t = e.textContent.trim(); return t.endsWith('| Idle') && !t.startsWith('No Kernel'); })"""
 
 
 def _indicator(page) -> str | None:
