@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.errors import TutorError
-from tutor.settings import check_writable, in_colab, runs_root
+from tutor.settings import check_writable, in_colab, interactive, runs_root
 
 __all__ = ["LivePlot", "detect_mode", "overlay", "smooth"]
 
@@ -91,11 +91,7 @@ def detect_mode() -> str:
     shell = _shell()
     if shell is None or getattr(shell, "kernel", None) is None:
         return "file"
-    if in_colab():
-        return "live"
-    if getattr(shell.kernel, "_allow_stdin", True) is False:
-        return "final"
-    return "live"
+    return "live" if interactive(shell) else "final"
 
 
 def _shell():

@@ -28,7 +28,7 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
-def interactive() -> bool:
+def interactive(shell=None) -> bool:
     """True when a person is at the notebook (JupyterLab, Notebook, VS Code, Colab) and can click.
 
     Headless executors (nbclient, papermill, the test suite) send their requests with
@@ -37,11 +37,12 @@ def interactive() -> bool:
     env = os.environ.get("TUTOR_INTERACTIVE", "").strip()
     if env:
         return env.lower() in {"1", "true", "yes", "on"}
-    if "IPython" not in sys.modules:
-        return False
-    from IPython import get_ipython
+    if shell is None:
+        if "IPython" not in sys.modules:
+            return False
+        from IPython import get_ipython
 
-    shell = get_ipython()
+        shell = get_ipython()
     kernel = getattr(shell, "kernel", None)
     if kernel is None:
         return False
