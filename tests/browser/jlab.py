@@ -52,6 +52,7 @@ class JupyterServer:
     root: Path  # the server's notebook directory
     log: Path  # the server's stdout+stderr
     process: subprocess.Popen = field(repr=False)
+    runs: Path | None = None  # TUTOR_RUNS of the server's kernels, when the fixture sets it
 
     def lab_url(self, path: str = "") -> str:
         """The JupyterLab URL that opens `path` (relative to root), token included."""
