@@ -157,3 +157,18 @@ def test_cli_bad_input_is_one_line(tmp_path):
 
 def test_public_api_is_small():
     assert set(tutor.__all__) == {"Course", "TutorError", "__version__", "setup"}
+
+
+def test_summary_tables_show_each_stage_and_ppo_beside_dpo():
+    from tutor.cli import ppo_vs_dpo_table, summary_table
+
+    summary = {
+        "sft": {"seconds": 20.0, "follows_instruction_rate": 0.93, "eos_rate": 1.0},
+        "ppo": {"seconds": 80.0, "gold_win_rate_vs_sft": 0.85, "kl": 3.2},
+        "dpo": {"seconds": 40.0, "gold_win_rate_vs_sft": 0.9, "kl": 5.1},
+    }
+    table = summary_table(summary)
+    assert "follows_instruction_rate=0.930" in table and "kl=5.100" in table
+    comparison = ppo_vs_dpo_table(summary)
+    assert "gold win-rate vs SFT     85%" in comparison and "90%" in comparison
+    assert ppo_vs_dpo_table({"sft": summary["sft"]}) is None
