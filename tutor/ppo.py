@@ -27,7 +27,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -57,15 +57,15 @@ PROFILE_METRICS = ("words", "politeness", "audience", "safety", "correctness", "
 class PPOConfig:
     """PPO settings. The defaults suit the tiny model on a laptop CPU (`for_mode` shrinks them)."""
 
-    steps: int = 30  # PPO steps: one rollout batch + its updates each
+    steps: int = 15  # PPO steps: one rollout batch + its updates each
     batch_size: int = 32  # episodes (prompt → sampled answer) per rollout, per process
-    mini_batch_size: int = 8  # episodes per gradient step
-    ppo_epochs: int = 4  # passes over each rollout (PPO reuses its samples a few times)
-    learning_rate: float = 2e-4  # for policy and value model (tiny models need more than 1e-6)
+    mini_batch_size: int = 16  # episodes per gradient step
+    ppo_epochs: int = 2  # passes over each rollout (PPO reuses its samples a few times)
+    learning_rate: float = 3e-4  # policy and value model (a 1 M-parameter model needs far more than 1e-6)
     max_grad_norm: float = 1.0
     max_new_tokens: int = 96  # answers longer than this are cut and count as "no EOS"
     temperature: float = 1.0  # sampling temperature; log-probs are computed at the same one
-    beta: float = 0.05  # weight of the per-token KL penalty to the reference (SFT) model
+    beta: float = 0.2  # weight of the per-token KL penalty to the reference (SFT) model
     kl_estimator: str = "k1"  # per-token KL in the reward: "k1" (unbiased) or "k3" (≥ 0 too)
     target_kl: float | None = None  # set (e.g. 3.0) for the adaptive KL controller; None = fixed β
     kl_horizon: int = 1000  # episodes over which the adaptive controller corrects β
@@ -79,12 +79,14 @@ class PPOConfig:
     normalize_reward: bool = True  # scores → mean 0, std 1 on SFT samples before training
     calibration_samples: int = 64  # SFT answers used for that normalisation
     value_init: str = "auto"  # "reward" (copy the reward model), "sft" (zero head), "auto"
+    train_value_trunk: bool = True  # False: only the value head trains, on features computed once
+    # per rollout by the frozen trunk — the update then runs one network instead of two
     seed: int = 0
 
     @classmethod
     def for_mode(cls, fast: bool, **overrides) -> PPOConfig:
         """The notebook's defaults: FAST mode trains for fewer steps on smaller rollouts."""
-        base = dict(steps=8, batch_size=16, calibration_samples=32) if fast else {}
+        base = dict(steps=4, batch_size=16, mini_batch_size=8, calibration_samples=32) if fast else {}
         return cls(**{**base, **overrides})
 
     def check(self) -> PPOConfig:
@@ -173,10 +175,16 @@ class ValueModel(nn.Module):
             head.bias.copy_((bias - mean) / std)
         return cls(trunk, head).float()
 
-    def forward(self, input_ids, attention_mask, position_ids=None):
-        hidden = self.trunk(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                            use_cache=False).last_hidden_state
-        return self.head(hidden.float()).squeeze(-1)
+    def features(self, input_ids, attention_mask, position_ids=None):
+        """The trunk's last hidden state at every position (what the head reads)."""
+        return self.trunk(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                          use_cache=False).last_hidden_state.float()
+
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, features=None):
+        """Values from token ids, or from precomputed `features` (frozen trunk: only the head runs)."""
+        if features is None:
+            features = self.features(input_ids, attention_mask, position_ids)
+        return self.head(features).squeeze(-1)
 
 
 def _score_head(rm) -> nn.Linear:
@@ -210,7 +218,7 @@ class Rollout:
     advantages: torch.Tensor
     returns: torch.Tensor
     entropy: torch.Tensor  # B, summed per-token entropy of π
-    gold: list[float] = field(default_factory=list)
+    value_features: torch.Tensor | None = None  # B × T × H from the frozen value trunk, if frozen
 
     @property
     def lengths(self) -> torch.Tensor:
@@ -305,13 +313,16 @@ class PPOTrainer:
         else:
             self.value_init = "given"
         value_model.requires_grad_(True)
+        if not cfg.train_value_trunk:
+            value_model.trunk.requires_grad_(False)
         policy.requires_grad_(True)
         # eval() = dropout off: sampling and the update must see the same network.
         policy.eval()
         value_model.eval()
-        params = list(policy.parameters()) + list(value_model.parameters())
+        params = [p for p in list(policy.parameters()) + list(value_model.parameters()) if p.requires_grad]
         optimizer = torch.optim.Adam(params, lr=cfg.learning_rate, eps=1e-5)
         self.policy, self.value_model, self.optimizer = acc.prepare(policy, value_model, optimizer)
+        self._params = [p for p in list(self.policy.parameters()) + list(self.value_model.parameters()) if p.requires_grad]
 
     # ------------------------------------------------------------------ checks
 
@@ -412,11 +423,17 @@ class PPOTrainer:
         return out.logits[:, P - 1 : -1]
 
     def response_values(self, query_ids, query_mask, response_ids, mask):
+        """V at the positions that predict each response token, and, when the value trunk is frozen,
+        the features the head read (B × T × H), which the update then reuses."""
         input_ids = torch.cat([query_ids, response_ids], 1)
         attention = torch.cat([query_mask, mask.long()], 1)
-        values = self.value_model(input_ids, attention, position_ids(attention))
         P = query_ids.shape[1]
-        return values[:, P - 1 : -1]
+        if self.config.train_value_trunk:
+            return self.value_model(input_ids, attention, position_ids(attention))[:, P - 1 : -1], None
+        with torch.no_grad():
+            value_model = self.accelerator.unwrap_model(self.value_model)
+            features = value_model.features(input_ids, attention, position_ids(attention))[:, P - 1 : -1]
+        return self.value_model(features=features), features
 
     @torch.no_grad()
     def raw_reward(self, prompts, texts, query_ids=None, query_mask=None, response_ids=None, mask=None) -> torch.Tensor:
@@ -491,7 +508,7 @@ class PPOTrainer:
         entropy = (token_entropy(logits, cfg.temperature) * mask).sum(1)
         del logits
         ref_logps = token_logprobs(self.response_logits(self.ref_policy, q, qm, r, mask), r, cfg.temperature)
-        values = self.response_values(q, qm, r, mask)
+        values, features = self.response_values(q, qm, r, mask)
         raw = self.raw_reward(prompts, texts, q, qm, r, m)
         scores = self.normalised_scores(raw, ended)
         kl = kl_estimate(logps, ref_logps, cfg.kl_estimator) * mask
@@ -502,7 +519,8 @@ class PPOTrainer:
         for name, x in (("the policy log-probabilities", logps), ("the values", values), ("the advantages", advantages)):
             self._finite_or_raise(name, x * mask)
         return Rollout(prompts, texts, q, qm, r, mask, ended, logps, ref_logps, values, raw, scores, kl,
-                       rewards, advantages, returns, entropy)
+                       rewards, advantages, returns, entropy,
+                       value_features=None if cfg.train_value_trunk else features)
 
     def update(self, ro: Rollout) -> dict:
         """`ppo_epochs` passes of clipped updates over shuffled minibatches of one rollout."""
@@ -515,22 +533,30 @@ class PPOTrainer:
             order = torch.randperm(B, generator=shuffle)
             for start in range(0, B, cfg.mini_batch_size):
                 idx = order[start : start + cfg.mini_batch_size].to(ro.mask.device)
-                mask = ro.mask[idx]
-                logits = self.response_logits(self.policy, ro.query_ids[idx], ro.query_mask[idx], ro.response_ids[idx], mask)
-                logps = token_logprobs(logits, ro.response_ids[idx], cfg.temperature)
-                vpred = self.response_values(ro.query_ids[idx], ro.query_mask[idx], ro.response_ids[idx], mask)
-                pg, pg_clip = policy_loss(logps, ro.logps[idx], ro.advantages[idx], mask, cfg.cliprange)
-                vf, vf_clip = value_loss(vpred, ro.values[idx], ro.returns[idx], mask, cfg.cliprange_value)
+                # Drop the columns that are padding in every row of this minibatch: less to compute.
+                q_keep = int((ro.query_mask[idx].sum(0) > 0).nonzero()[0])
+                T = int(ro.mask[idx].sum(1).max())
+                mask = ro.mask[idx, :T]
+                query_ids, query_mask = ro.query_ids[idx, q_keep:], ro.query_mask[idx, q_keep:]
+                response_ids = ro.response_ids[idx, :T]
+                logits = self.response_logits(self.policy, query_ids, query_mask, response_ids, mask)
+                logps = token_logprobs(logits, response_ids, cfg.temperature)
+                if ro.value_features is not None:
+                    vpred = self.value_model(features=ro.value_features[idx, :T])
+                else:
+                    vpred = self.response_values(query_ids, query_mask, response_ids, mask)[0]
+                pg, pg_clip = policy_loss(logps, ro.logps[idx, :T], ro.advantages[idx, :T], mask, cfg.cliprange)
+                vf, vf_clip = value_loss(vpred, ro.values[idx, :T], ro.returns[idx, :T], mask, cfg.cliprange_value)
                 loss = pg + cfg.vf_coef * vf
                 self._finite_or_raise("the policy loss", pg.detach())
                 self._finite_or_raise("the value loss", vf.detach())
                 acc.backward(loss)
-                norm = acc.clip_grad_norm_(list(self.policy.parameters()) + list(self.value_model.parameters()), cfg.max_grad_norm)
+                norm = acc.clip_grad_norm_(self._params, cfg.max_grad_norm)
                 self._finite_or_raise("the gradient norm", torch.as_tensor(norm).detach().float())
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 with torch.no_grad():
-                    log_ratio = logps.detach() - ro.logps[idx]
+                    log_ratio = logps.detach() - ro.logps[idx, :T]
                     stats["pg_loss"].append(float(pg))
                     stats["vf_loss"].append(float(vf))
                     stats["pg_clipfrac"].append(float(pg_clip))
@@ -618,12 +644,18 @@ class PPOTrainer:
 
     # ------------------------------------------------------------------ evaluation
 
-    def evaluate(self, prompts: Sequence[str], baseline=None, seed: int = 1234, max_new_tokens: int = 160) -> dict:
+    def evaluate(self, prompts: Sequence[str] | None = None, baseline=None, seed: int = 1234,
+                 max_new_tokens: int = 160) -> dict:
         """Held-out answers sampled like every stage's (`sample_eval`), measured by the gold annotator:
-        gold score, win-rate over `baseline` samples on the same prompts, and KL to the reference."""
+        gold score, win-rate over `baseline` samples (on the baseline's prompts when `prompts` is
+        None), and the mean per-answer KL to the reference."""
         from tutor.evaluate import sample_eval, summarize, win_rate
         from tutor.world import GoldAnnotator
 
+        if prompts is None:
+            if baseline is None:
+                raise TutorError("evaluate() needs prompts, or baseline samples whose prompts it reuses.")
+            prompts = baseline.prompts
         gold = self.gold or GoldAnnotator("riley")
         samples = sample_eval(self.unwrapped_policy, self.tokenizer, list(prompts), seed=seed, max_new_tokens=max_new_tokens)
         out = summarize(samples, gold)
@@ -697,37 +729,61 @@ def sequence_kl(policy, ref_policy, tokenizer, samples, batch_size: int = 64) ->
 # ---------------------------------------------------------------------- the stage
 
 
-def load_models(course):
-    """Policy and reference (both from the SFT stage), the reward model and the tokenizer."""
+@dataclass
+class StageModels:
+    """What PPO takes from earlier stages: the SFT model (policy start and frozen reference), the
+    reward model and the tokenizer. `policy()` loads a fresh copy of the SFT model for each run."""
+
+    sft: Path
+    reward: Path
+    tokenizer: object
+    reward_tokenizer: object
+    ref_policy: nn.Module
+    reward_model: nn.Module
+    device: str = "cpu"
+
+    def policy(self):
+        from tutor.models import load_causal_lm
+
+        return load_causal_lm(self.sft, self.device)
+
+
+def load_models(course) -> StageModels:
+    """Load the `sft` and `reward` stages (building them first if they are missing)."""
     from tutor import stages
     from tutor.models import load_causal_lm, load_reward_model, load_tokenizer
 
     sft = stages.ensure(course, "sft")
     reward = stages.ensure(course, "reward")
-    tokenizer = load_tokenizer(sft)
-    policy = load_causal_lm(sft, course.device)
-    ref_policy = load_causal_lm(sft, course.device)
-    rm = load_reward_model(reward, course.device)
-    return policy, ref_policy, rm, tokenizer, load_tokenizer(reward)
+    return StageModels(sft, reward, load_tokenizer(sft), load_tokenizer(reward), load_causal_lm(sft, course.device),
+                       load_reward_model(reward, course.device), course.device)
 
 
-def build_stage(course, where: Path, config: PPOConfig | None = None) -> dict:
-    """The `ppo` stage: PPO against the reward model, then gold win-rate and KL on held-out prompts."""
-    from tutor import stages
-    from tutor.evaluate import eval_prompts
-    from tutor.models import count_parameters, save
+def make_trainer(models: StageModels, config: PPOConfig | None = None, *, reward=None, gold=None, **options) -> PPOTrainer:
+    """A PPOTrainer on a fresh copy of the SFT model, against the reward model (or `reward`), with
+    the gold annotator (Riley, the persona the reward model learned from) watching."""
     from tutor.world import GoldAnnotator
 
+    return PPOTrainer(models.policy(), models.ref_policy, models.tokenizer,
+                      models.reward_model if reward is None else reward, config,
+                      reward_tokenizer=models.reward_tokenizer if reward is None else None,
+                      gold=gold or GoldAnnotator("riley"), **options)
+
+
+def build_stage(course, where: Path, config: PPOConfig | None = None, callback=None) -> dict:
+    """The `ppo` stage: PPO against the reward model, then gold win-rate and KL on held-out prompts."""
+    from tutor import stages
+    from tutor.models import count_parameters, save
+
     cfg = config or PPOConfig.for_mode(course.fast, seed=course.seed)
-    policy, ref_policy, rm, tokenizer, rm_tokenizer = load_models(course)
-    trainer = PPOTrainer(policy, ref_policy, tokenizer, rm, cfg, reward_tokenizer=rm_tokenizer, gold=GoldAnnotator("riley"))
-    history = trainer.train(progress=False)
+    models = load_models(course)
+    trainer = make_trainer(models, cfg)
+    history = trainer.train(callback=callback, progress=False)
     model = trainer.unwrapped_policy
-    save(model, tokenizer, Path(where) / "model")
-    baseline = stages.load_samples(course, "sft")
-    result = trainer.evaluate(eval_prompts(course.fast), baseline)
+    save(model, models.tokenizer, Path(where) / "model")
+    baseline = stages.load_samples(course, "sft")  # the SFT stage's answers to the held-out prompts
+    result = trainer.evaluate(baseline=baseline)
     stages.save_samples(Path(where), result.pop("samples"))
-    last = history[-1]
     return {
         "gold_win_rate_vs_sft": result.pop("gold_win_rate"),
         **result,
@@ -735,13 +791,13 @@ def build_stage(course, where: Path, config: PPOConfig | None = None) -> dict:
         "episodes": trainer.episodes,
         "episodes_per_second": trainer.episodes / trainer.train_seconds,
         "tokens_per_second": trainer.tokens / trainer.train_seconds,
-        "final": {k: v for k, v in last.items() if "/" in k},
+        "final": {k: v for k, v in history[-1].items() if "/" in k},
         "reward_stats": {"mean": trainer.reward_mean, "std": trainer.reward_std},
         "value_init": trainer.value_init,
         "parameters": {
             "policy": count_parameters(model),
-            "reference": count_parameters(ref_policy),
-            "reward": count_parameters(rm),
+            "reference": count_parameters(models.ref_policy),
+            "reward": count_parameters(models.reward_model),
             "value": count_parameters(trainer.accelerator.unwrap_model(trainer.value_model)),
         },
         "config": asdict(cfg),
