@@ -75,7 +75,9 @@ def notebook_benchmark(fast: bool, runs: Path) -> dict:
         "t = time.perf_counter()\n"
         "NotebookClient(nb, timeout=900, kernel_name='python3', resources={'metadata': {'path': sys.argv[2]}}).execute()\n"
         "print('SECONDS', time.perf_counter() - t)\n"
-        "print('KERNEL_RSS_GB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2)\n"
+        "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print('KERNEL_RSS_GB', r.ru_maxrss / 1024**2)\n"
+        "print('KERNEL_CPU_S', r.ru_utime + r.ru_stime)\n"
     )
     env = {**os.environ, "TUTOR_RUNS": str(runs), "HF_HUB_OFFLINE": "1", "TUTOR_NONINTERACTIVE": "1",
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -88,12 +90,14 @@ def notebook_benchmark(fast: bool, runs: Path) -> dict:
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"notebook 05 failed ({'FAST' if fast else 'full'}):\n{(proc.stdout + proc.stderr)[-4000:]}")
-    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if line.startswith(("SECONDS", "KERNEL_RSS_GB")))
+    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines()
+                 if line.startswith(("SECONDS", "KERNEL_RSS_GB", "KERNEL_CPU_S")))
     return {
         "mode": "FAST" if fast else "full",
         "execute_seconds": round(float(lines["SECONDS"]), 1),
         "wall_seconds_with_startup": round(wall, 1),
         "kernel_peak_rss_gb": round(float(lines["KERNEL_RSS_GB"]), 3),
+        "kernel_cpu_seconds": round(float(lines["KERNEL_CPU_S"]), 1),  # ≈ quiet single-core time
     }
 
 

@@ -58,8 +58,8 @@ class PPOConfig:
     """PPO settings. The defaults suit the tiny model on a laptop CPU (`for_mode` shrinks them)."""
 
     steps: int = 15  # PPO steps: one rollout batch + its updates each
-    batch_size: int = 32  # episodes (prompt → sampled answer) per rollout, per process
-    mini_batch_size: int = 16  # episodes per gradient step
+    batch_size: int = 24  # episodes (prompt → sampled answer) per rollout, per process
+    mini_batch_size: int = 12  # episodes per gradient step
     ppo_epochs: int = 2  # passes over each rollout (PPO reuses its samples a few times)
     learning_rate: float = 3e-4  # policy and value model (a 1 M-parameter model needs far more than 1e-6)
     max_grad_norm: float = 1.0
@@ -780,7 +780,9 @@ def build_stage(course, where: Path, config: PPOConfig | None = None, callback=N
     trainer = make_trainer(models, cfg)
     history = trainer.train(callback=callback, progress=False)
     model = trainer.unwrapped_policy
-    save(model, models.tokenizer, Path(where) / "model")
+    trainer.accelerator.wait_for_everyone()
+    if trainer.accelerator.is_main_process:  # under `accelerate launch`, one process writes
+        save(model, models.tokenizer, Path(where) / "model")
     baseline = stages.load_samples(course, "sft")  # the SFT stage's answers to the held-out prompts
     result = trainer.evaluate(baseline=baseline)
     stages.save_samples(Path(where), result.pop("samples"))
