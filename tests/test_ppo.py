@@ -164,14 +164,22 @@ def test_reward_model_on_token_ids_matches_score_texts(sft_dir, tokenizer, rewar
 
 
 def test_value_model_from_the_reward_model_predicts_the_normalised_score(sft_dir, tokenizer, reward_model):
+    """Read at an answer's last token, the critic copied from the reward model gives exactly the
+    normalised score (during PPO, V_t is read one position earlier: before token t is chosen)."""
     trainer = trainer_for(sft_dir, tokenizer, reward=reward_model, value_init="reward")
     assert trainer.value_init == "reward"
     torch.manual_seed(3)
     ro = trainer.rollout(TRAIN[:8])
-    last = ro.mask.sum(1).long() - 1
-    at_end = ro.values[torch.arange(8), last]
+    value_model = ValueModel.from_reward_model(reward_model, trainer.reward_mean, trainer.reward_std)
+    input_ids = torch.cat([ro.query_ids, ro.response_ids], 1)
+    attention = torch.cat([ro.query_mask, ro.mask.long()], 1)
+    with torch.no_grad():
+        values = value_model(input_ids, attention, position_ids(attention))
+    last = ro.query_ids.shape[1] + ro.mask.sum(1).long() - 1
     expected = (ro.raw_scores - trainer.reward_mean) / trainer.reward_std
-    assert torch.allclose(at_end, expected, atol=1e-4)
+    assert torch.allclose(values[torch.arange(8), last], expected, atol=1e-4)
+    # ... and the rollout's values are that critic's reading one position before each token.
+    assert torch.allclose(ro.values, values[:, ro.query_ids.shape[1] - 1 : -1], atol=1e-5)
 
 
 def test_value_model_from_sft_starts_at_zero(sft_dir, tokenizer):
