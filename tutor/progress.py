@@ -1,11 +1,14 @@
-"""One quiet progress bar for a transformers/TRL trainer, instead of a printed dict per step.
+"""Quiet trainers: one progress bar instead of a printed dict per step, and no deprecation noise.
 
 With `logging_steps=1` (what live curves need) the Trainer's own callbacks print every log dict
 (scripts) or grow a table by one row per step (notebooks): noise that hides what the cell teaches.
-`quiet_progress(trainer)` swaps them for a single tqdm bar whose postfix shows the latest loss.
+`quiet_progress(trainer)` swaps them for a single tqdm bar whose postfix shows the latest loss;
+`quiet_config` builds a TRL config from `tutor.trl_config.common_args` without a FutureWarning.
 """
 
 from __future__ import annotations
+
+import warnings
 
 from transformers import TrainerCallback
 
@@ -57,3 +60,13 @@ def quiet_progress(trainer, desc: str = "training", show: bool = True):
         trainer.remove_callback(cls)
     trainer.add_callback(StepBar(desc, show))
     return trainer
+
+
+def quiet_config(config_class, output_dir, device: str, **options):
+    """`config_class(**common_args(...))` without transformers' FutureWarning about the
+    `gradient_checkpointing` name (common_args sets it to False on purpose: TRL defaults it on)."""
+    from tutor.trl_config import common_args
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
+        return config_class(**common_args(output_dir, device, **options))

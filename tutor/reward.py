@@ -135,8 +135,7 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
     """A RewardTrainer with CPU-safe settings (see tutor.trl_config) and one quiet progress bar."""
     from trl import RewardConfig
 
-    from tutor.progress import quiet_progress
-    from tutor.trl_config import common_args
+    from tutor.progress import quiet_config, quiet_progress
 
     s = settings or RewardSettings()
     options = dict(
@@ -150,7 +149,7 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
         train_sampling_strategy="group_by_length",
     )
     options.update(overrides)
-    args = RewardConfig(**common_args(output_dir, device, **options))
+    args = quiet_config(RewardConfig, output_dir, device, **options)
     _quiet_datasets()
     trainer = _grouped_reward_trainer()(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
     return quiet_progress(trainer, "reward model", show=progress)
@@ -237,36 +236,45 @@ def held_out_pairs(n: int, seed: int = 0) -> list[tuple[str, str, str]]:
 
 
 def evaluate(model, tokenizer, pairs: Sequence[tuple[str, str, str]], annotator, label_seed: int = 1) -> dict:
-    """Held-out accuracy against the annotator's sampled labels, its Bayes ceiling, and the
-    noise-free expectation of the accuracy, on the same pairs.
-
-    accuracy: agreement with one draw of noisy labels (what a person labelling these pairs sees);
-    expected_accuracy: its expectation over label noise (tighter: no sampling error from labels);
-    bayes_accuracy: the best any model could expect on these pairs (mean of max(p, 1 − p));
-    gold_agreement: agreement with the noise-free preference (sign of the gold score difference).
-    """
-    import random
-
+    """Score both answers of every held-out pair with the reward model, then `evaluate_scores`."""
     if not pairs:
         raise TutorError("evaluate() needs at least one (prompt, a, b) pair.")
     prompts = [p for p, _, _ in pairs]
     scores_a = score_texts(model, tokenizer, prompts, [a for _, a, _ in pairs])
     scores_b = score_texts(model, tokenizer, prompts, [b for _, _, b in pairs])
+    return evaluate_scores(pairs, scores_a, scores_b, annotator, label_seed)
+
+
+def evaluate_scores(pairs, scores_a: Sequence[float], scores_b: Sequence[float], annotator, label_seed: int = 1) -> dict:
+    """How well scores rank (prompt, a, b) pairs for `annotator`, three ways, on the same pairs:
+
+    accuracy: agreement with one draw of the annotator's noisy labels (what a person labelling
+        these pairs would see; a fixed seed gives every model the same draw);
+    expected_accuracy: its expectation over the label noise (no sampling error from the labels);
+    bayes_accuracy: the best any model could expect on these pairs, mean of max(p, 1 − p);
+    gold_agreement: agreement with the noise-free preference (sign of the gold score difference).
+    margins: R(labelled chosen) − R(labelled rejected) for each pair, for a histogram.
+    """
+    import random
+
+    n = len(pairs)
+    if not n or not (n == len(scores_a) == len(scores_b)):
+        raise TutorError(
+            f"evaluate_scores() needs equally many pairs and scores, at least one (got {n} pairs, "
+            f"{len(scores_a)} and {len(scores_b)} scores)."
+        )
     picks = [int(sa > sb) for sa, sb in zip(scores_a, scores_b, strict=True)]
     probs = [annotator.prob_first_preferred(p, a, b) for p, a, b in pairs]
-    rng = random.Random(label_seed)  # one fixed draw of labels, the same for every model compared
+    rng = random.Random(label_seed)
     labels = [int(rng.random() < q) for q in probs]
-    n = len(pairs)
-    gold_diff = [q - 0.5 for q in probs]
-    decided = [(k, d) for k, d in zip(picks, gold_diff, strict=True) if d != 0]
-    margins = [sa - sb if lab else sb - sa for sa, sb, lab in zip(scores_a, scores_b, labels, strict=True)]
+    decided = [(k, q > 0.5) for k, q in zip(picks, probs, strict=True) if q != 0.5]
     return {
         "accuracy": sum(k == lab for k, lab in zip(picks, labels, strict=True)) / n,
-        "expected_accuracy": annotator.expected_accuracy(pairs, picks),
-        "bayes_accuracy": annotator.bayes_accuracy(pairs),
-        "gold_agreement": sum((k == 1) == (d > 0) for k, d in decided) / max(len(decided), 1),
+        "expected_accuracy": sum(q if k else 1 - q for k, q in zip(picks, probs, strict=True)) / n,
+        "bayes_accuracy": sum(max(q, 1 - q) for q in probs) / n,
+        "gold_agreement": sum((k == 1) == better for k, better in decided) / max(len(decided), 1),
         "n_eval_pairs": n,
-        "margins": margins,  # R(labelled chosen) − R(labelled rejected), for the margin histogram
+        "margins": [sa - sb if lab else sb - sa for sa, sb, lab in zip(scores_a, scores_b, labels, strict=True)],
     }
 
 

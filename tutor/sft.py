@@ -109,8 +109,7 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
     import datasets
     from trl import SFTConfig, SFTTrainer
 
-    from tutor.progress import quiet_progress
-    from tutor.trl_config import common_args
+    from tutor.progress import quiet_config, quiet_progress
 
     s = settings or SFTSettings()
     options = dict(
@@ -122,9 +121,10 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
         max_length=s.max_length,
         completion_only_loss=True,
         seed=s.seed,
+        train_sampling_strategy="group_by_length",  # batches of similar length: far less padding
     )
     options.update(overrides)
-    args = SFTConfig(**common_args(output_dir, device, **options))
+    args = quiet_config(SFTConfig, output_dir, device, **options)
     datasets.disable_progress_bars()  # tokenising a few thousand rows: a bar would only add noise
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
     return quiet_progress(trainer, "SFT", show=progress)
