@@ -8,7 +8,14 @@ import torch
 
 from tutor.errors import TutorError
 from tutor.models import TINY_DIR, load_tokenizer, tiny_config
-from tutor.sft import SFTSettings, check_sft_rows, completion_loss, make_trainer, sft_dataset, to_dataset
+from tutor.sft import (
+    SFTSettings,
+    check_sft_rows,
+    completion_loss,
+    make_trainer,
+    sft_dataset,
+    to_dataset,
+)
 
 
 @pytest.fixture(scope="module")
