@@ -170,3 +170,13 @@ def test_tuples_compare_elementwise():
     assert ex._same((1.0, torch.tensor([1.0, 2.0])), [1.0, torch.tensor([1.0, 2.0])], 1e-6, 1e-6)
     assert not ex._same((1.0, 2.0), (1.0,), 1e-6, 1e-6)
     assert not ex._same("text", 1.0, 1e-6, 1e-6)
+
+
+def test_a_result_is_shown_once_even_as_a_cells_last_value(capsys):
+    shown = ex.check("pairwise_accuracy", ex.get("pairwise_accuracy").reference)
+    shown._ipython_display_()  # what IPython calls for a cell's last value
+    assert capsys.readouterr().out.count("PASS pairwise_accuracy") == 1
+    silent = ex.check("pairwise_accuracy", ex.get("pairwise_accuracy").reference, quiet=True)
+    assert capsys.readouterr().out == ""
+    silent._ipython_display_()
+    assert capsys.readouterr().out.count("PASS pairwise_accuracy") == 1

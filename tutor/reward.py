@@ -133,8 +133,9 @@ def init_reward_model(folder: str | Path, tokenizer, device: str = "cpu"):
 def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", settings: RewardSettings | None = None,
                  callbacks=None, progress: bool = True, **overrides):
     """A RewardTrainer with CPU-safe settings (see tutor.trl_config) and one quiet progress bar."""
-    from trl import RewardConfig
+    from trl import RewardConfig, RewardTrainer
 
+    from tutor.batching import grouped, pair_lengths
     from tutor.progress import quiet_config, quiet_progress
 
     s = settings or RewardSettings()
@@ -146,32 +147,13 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
         warmup_steps=s.warmup_steps,
         max_length=s.max_length,
         seed=s.seed,
-        train_sampling_strategy="group_by_length",
+        train_sampling_strategy="group_by_length",  # see tutor.batching: half the padding
     )
     options.update(overrides)
     args = quiet_config(RewardConfig, output_dir, device, **options)
     _quiet_datasets()
-    trainer = _grouped_reward_trainer()(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
+    trainer = grouped(RewardTrainer, pair_lengths)(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
     return quiet_progress(trainer, "reward model", show=progress)
-
-
-def _grouped_reward_trainer():
-    """RewardTrainer whose batches hold pairs of similar length (`train_sampling_strategy=
-    "group_by_length"`): random batches of the world's answers are ~55 % padding, grouped ones far
-    less, so an epoch takes about half the time. Transformers' own grouping cannot see the lengths
-    of a preference pair (it looks for `input_ids`), so this subclass hands them over."""
-    from transformers.trainer_pt_utils import LengthGroupedSampler
-    from trl import RewardTrainer
-
-    class GroupedRewardTrainer(RewardTrainer):
-        def _get_train_sampler(self, train_dataset=None):
-            dataset = train_dataset if train_dataset is not None else self.train_dataset
-            if self.args.train_sampling_strategy != "group_by_length":
-                return super()._get_train_sampler(train_dataset)
-            lengths = [max(len(c), len(r)) for c, r in zip(dataset["chosen_ids"], dataset["rejected_ids"], strict=True)]
-            return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps, lengths=lengths)
-
-    return GroupedRewardTrainer
 
 
 def _quiet_datasets() -> None:

@@ -44,8 +44,15 @@ class Result:
     def __bool__(self) -> bool:
         return self.passed
 
+    shown: bool = field(default=False, repr=False, compare=False)
+
     def _repr_markdown_(self) -> str:
         return ("✅ " if self.passed else "❌ ") + f"**{self.name}**: {self.message}"
+
+    def _ipython_display_(self) -> None:
+        """`check(...)` as a cell's last line: it has shown the result already, so show it once."""
+        if not self.shown:
+            _show(self)
 
     def __repr__(self) -> str:
         return ("PASS " if self.passed else "FAIL ") + f"{self.name}: {self.message}"
@@ -154,6 +161,7 @@ def _show(result: Result) -> None:
         display(Markdown(result._repr_markdown_()))
     else:
         print(repr(result))
+    result.shown = True
 
 
 def _clone(inputs: dict) -> dict:
