@@ -209,3 +209,52 @@ def test_the_learners_own_labels_are_used_when_there_are_enough(course):
     finally:
         (course.runs / "labels" / "you.jsonl").unlink()
     assert trained.source == "your 24 labels from notebook 03" and trained.n_train == 24
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def test_what_it_learned_puts_a_perfect_model_on_the_gold_column():
+    from tutor.reward import what_it_learned
+
+    judge = GoldAnnotator("riley")
+    pairs = held_out_pairs(60)
+    prompts = [p for p, _, _ in pairs]
+    texts = [a for _, a, _ in pairs]
+    table = what_it_learned(prompts, texts, judge.scores(prompts, texts))
+    assert (table["reward model"] == table["gold (riley)"]).all()
+    assert table.loc["gold (riley)", "reward model"] == 1.0
+    assert table.loc["myths", "gold (riley)"] < 0  # Riley dislikes wrong answers
+
+
+def test_accuracy_by_clarity_of_the_gold_scores_is_the_ceiling():
+    from tutor.reward import accuracy_by_clarity
+
+    judge = GoldAnnotator("riley")
+    pairs = held_out_pairs(200)
+    table = accuracy_by_clarity(pairs, [judge.score(p, a) for p, a, _ in pairs], [judge.score(p, b) for p, _, b in pairs], judge)
+    assert table["pairs"].sum() == 200
+    assert (table["reward model"] - table["ceiling"]).abs().max() < 1e-3
+
+
+def test_held_out_report_reads_the_stage_scores(course):
+    """The stage writes held_out.json; the notebook reads the same report back without scoring."""
+    import json
+
+    from tutor.reward import held_out_report
+    from tutor.stages import folder
+
+    judge = GoldAnnotator("riley")
+    pairs = held_out_pairs(50)
+    where = folder(course, "reward")
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "metrics.json").write_text(json.dumps({"stage": "reward", "fast": True, "metrics": {}}))
+    scores = {"scores_a": [judge.score(p, a) for p, a, _ in pairs], "scores_b": [judge.score(p, b) for p, _, b in pairs]}
+    (where / "held_out.json").write_text(json.dumps({"persona": "riley", "label_temperature": None, **scores}))
+    try:
+        got_pairs, report, annotator = held_out_report(course)
+    finally:
+        for name in ("metrics.json", "held_out.json"):
+            (where / name).unlink()
+    assert got_pairs == pairs and annotator.persona.name == "riley"
+    assert report["expected_accuracy"] == pytest.approx(report["bayes_accuracy"])

@@ -165,3 +165,30 @@ def test_the_stage_saves_what_later_stages_need(fast_stage):
     assert samples.prompts == eval_prompts(fast=True)
     saved = json.loads((folder(course, "sft") / "metrics.json").read_text())
     assert saved["fast"] is True and saved["metrics"]["steps"] == record["metrics"]["steps"]
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def test_loss_mask_view_brackets_only_the_answer(trainer_and_batch, tokenizer):
+    from tutor.sft import loss_mask_view
+
+    _, batch = trainer_and_batch
+    view = loss_mask_view(tokenizer, batch["input_ids"][0], batch["labels"][0], batch["attention_mask"][0])
+    prompt, answer = view.split("<|assistant|>", 1)
+    assert "[" not in prompt  # no prompt token is counted
+    assert answer.startswith("[") and answer.endswith("[<|end|>]")
+    assert "<|pad|>" not in view
+
+
+def test_persona_ranking_ranks_by_each_personas_score():
+    from tutor.sft import persona_ranking
+    from tutor.world import GoldAnnotator, sft_examples
+
+    prompt = "Explain convexity."
+    texts = [e["completion"] for e in sft_examples(200) if e["prompt"] == prompt][:6] + ["Obviously, who knows."]
+    table = persona_ranking(prompt, texts)
+    quinn = GoldAnnotator("quinn")
+    best = max(range(len(texts)), key=lambda i: quinn.score(prompt, texts[i]))
+    assert table.loc[best, "quinn rank"] == 1
+    assert table["riley rank"].is_monotonic_increasing  # sorted by Riley's ranking

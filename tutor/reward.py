@@ -18,8 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from transformers import TrainerCallback
-
 from tutor.errors import TutorError
 from tutor.settings import TINY
 
@@ -315,25 +313,6 @@ def held_out_report(course) -> tuple[list[tuple[str, str, str]], dict, object]:
     pairs = held_out_pairs(len(saved["scores_a"]))
     annotator = GoldAnnotator(saved["persona"], temperature=saved["label_temperature"])
     return pairs, evaluate_scores(pairs, saved["scores_a"], saved["scores_b"], annotator), annotator
-
-
-class HeldOutCurve(TrainerCallback):
-    """Measures held-out accuracy while training, after each step in `at` (and the last): with one
-    pass over the data, steps × batch size is the number of labels the model has seen, so one run
-    gives accuracy as a function of label count."""
-
-    def __init__(self, pairs, annotator, at):
-        self.pairs, self.annotator, self.at = list(pairs), annotator, set(at)
-        self.points: list[dict] = []
-
-    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
-        if state.global_step in self.at or state.global_step == state.max_steps:
-            model.eval()
-            report = evaluate(model, processing_class, self.pairs, self.annotator)
-            model.train()
-            labels = state.global_step * args.per_device_train_batch_size * args.gradient_accumulation_steps
-            keys = ("accuracy", "expected_accuracy", "bayes_accuracy", "gold_agreement")
-            self.points.append({"labels seen": labels, **{k: report[k] for k in keys}})
 
 
 def accuracy_by_clarity(pairs, scores_a, scores_b, annotator, edges=(0.5, 0.6, 0.75, 0.9, 1.0)):
