@@ -32,7 +32,7 @@ class SFTSettings:
 
     @classmethod
     def for_course(cls, course) -> SFTSettings:
-        settings = cls(n_examples=256) if course.fast else cls()
+        settings = cls(n_examples=400) if course.fast else cls()
         if course.model != TINY:  # a real pretrained model: the usual small fine-tuning rate
             settings = replace(settings, learning_rate=2e-5, batch_size=8, max_length=512)
         return settings
