@@ -192,3 +192,14 @@ def test_persona_ranking_ranks_by_each_personas_score():
     best = max(range(len(texts)), key=lambda i: quinn.score(prompt, texts[i]))
     assert table.loc[best, "quinn rank"] == 1
     assert table["riley rank"].is_monotonic_increasing  # sorted by Riley's ranking
+
+
+def test_trainers_show_one_bar_and_print_no_log_dicts(trainer_and_batch):
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from tutor.progress import StepBar
+
+    trainer, _ = trainer_and_batch
+    kinds = [type(cb) for cb in trainer.callback_handler.callbacks]
+    assert PrinterCallback not in kinds and ProgressCallback not in kinds
+    assert kinds.count(StepBar) == 1

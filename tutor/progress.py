@@ -1,14 +1,11 @@
-"""Quiet trainers: one progress bar instead of a printed dict per step, and no deprecation noise.
+"""A quiet trainer: one progress bar instead of a printed dict (or a table row) per step.
 
 With `logging_steps=1` (what live curves need) the Trainer's own callbacks print every log dict
 (scripts) or grow a table by one row per step (notebooks): noise that hides what the cell teaches.
-`quiet_progress(trainer)` swaps them for a single tqdm bar whose postfix shows the latest loss;
-`quiet_config` builds a TRL config from `tutor.trl_config.common_args` without a FutureWarning.
+`quiet_progress(trainer)` swaps them for a single tqdm bar whose postfix shows the latest loss.
 """
 
 from __future__ import annotations
-
-import warnings
 
 from transformers import TrainerCallback
 
@@ -61,12 +58,3 @@ def quiet_progress(trainer, desc: str = "training", show: bool = True):
     trainer.add_callback(StepBar(desc, show))
     return trainer
 
-
-def quiet_config(config_class, output_dir, device: str, **options):
-    """`config_class(**common_args(...))` without transformers' FutureWarning about the
-    `gradient_checkpointing` name (common_args sets it to False on purpose: TRL defaults it on)."""
-    from tutor.trl_config import common_args
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
-        return config_class(**common_args(output_dir, device, **options))

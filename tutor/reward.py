@@ -147,7 +147,8 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
     from trl import RewardConfig, RewardTrainer
 
     from tutor.batching import grouped, pair_lengths
-    from tutor.progress import quiet_config, quiet_progress
+    from tutor.progress import quiet_progress
+    from tutor.trl_config import common_args
 
     s = settings or RewardSettings()
     options = dict(
@@ -161,7 +162,7 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
         train_sampling_strategy="group_by_length",  # see tutor.batching: half the padding
     )
     options.update(overrides)
-    args = quiet_config(RewardConfig, output_dir, device, **options)
+    args = RewardConfig(**common_args(output_dir, device, **options))
     _quiet_datasets()
     trainer = grouped(RewardTrainer, pair_lengths)(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
     return quiet_progress(trainer, "reward model", show=progress)

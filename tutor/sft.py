@@ -109,7 +109,8 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
     import datasets
     from trl import SFTConfig, SFTTrainer
 
-    from tutor.progress import quiet_config, quiet_progress
+    from tutor.progress import quiet_progress
+    from tutor.trl_config import common_args
 
     s = settings or SFTSettings()
     options = dict(
@@ -123,7 +124,7 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
         seed=s.seed,
     )
     options.update(overrides)
-    args = quiet_config(SFTConfig, output_dir, device, **options)
+    args = SFTConfig(**common_args(output_dir, device, **options))
     datasets.disable_progress_bars()  # tokenising a few thousand rows: a bar would only add noise
     # Random batches, not length-grouped ones (tutor.batching): SFT averages the loss over the
     # tokens of a batch, so batches of short answers would weigh short answers up (measured: the
