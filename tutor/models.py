@@ -72,7 +72,18 @@ def load_tokenizer(folder: str | Path):
     tok = _load(AutoTokenizer, folder, "tokenizer")
     if tok.pad_token is None or tok.pad_token_id == tok.eos_token_id:
         # Pad must differ from EOS, or padding would read as "answer ended" (PPO relies on it).
-        tok.add_special_tokens({"pad_token": "<|pad|>"})
+        # Borrow a token the model already has (padding is masked out, so any other id works);
+        # adding a new one would need the model's embedding table resized.
+        vocab = tok.get_vocab()
+        for candidate in (tok.unk_token, tok.bos_token, "<|endoftext|>", "<|pad|>", "<pad>"):
+            if candidate in vocab and vocab[candidate] != tok.eos_token_id:
+                tok.pad_token = candidate
+                break
+        else:
+            raise TutorError(
+                f"The tokenizer in {str(folder)!r} has no padding token distinct from its end-of-text "
+                "token; add one (tokenizer.add_special_tokens) and resize the model's embeddings."
+            )
     tok.padding_side = "left"
     return tok
 

@@ -9,7 +9,6 @@ a tiny model's slightly garbled copy of a fact still counts.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -56,7 +55,7 @@ class Profile:
     repetition: float  # 0 = every word trigram distinct, 1 = one trigram over and over
     vocab_rate: float  # share of words from the world's vocabulary
     known_rate: float  # share of sentences that are (fuzzy) copies of world sentences
-    degenerate: bool  # empty, looping or garbage
+    degenerate: bool  # empty or looping
     fluent: bool  # well-formed world text: not degenerate, world words, mostly known sentences
 
     def as_dict(self) -> dict:
@@ -165,7 +164,9 @@ def analyse(text: str, prompt: str | Prompt | None = None) -> Profile:
     vocab_rate = sum(w in vocab for w in words) / len(words) if words else 0.0
     repetition = _repetition(words)
     known_rate = known / len(sentences) if sentences else 0.0
-    degenerate = len(words) < 3 or repetition > 0.3 or vocab_rate < 0.5
+    # Degenerate means empty or looping, for any model; text outside the world's vocabulary (a real
+    # model's English) is not degenerate, only not *world* text (see `fluent`).
+    degenerate = len(words) < 3 or repetition > 0.3
     return Profile(
         words=len(words),
         sentences=len(sentences),
@@ -206,6 +207,3 @@ def check_attribute(name: str) -> str:
         raise TutorError(f"Unknown attribute {name!r}; the analyser measures: {', '.join(ATTRIBUTES)}.")
     return name
 
-
-def _is_finite(x: float) -> bool:
-    return not (math.isnan(x) or math.isinf(x))
