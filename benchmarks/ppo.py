@@ -33,6 +33,12 @@ sys.path.insert(0, str(ROOT))
 TARGETS = {"notebook_full_s": 120.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5, "gold_win_rate_vs_sft": 0.8}
 
 
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def peak_rss_gb(who=resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024**2  # Linux reports kB
 
@@ -117,7 +123,9 @@ def main() -> None:
         "benchmark": "ppo",
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in load]},
+                    "cpus": os.cpu_count(), "torch_threads": _torch_threads(),
+                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+                    "load_average_at_start": [round(x, 2) for x in load]},
         "targets": TARGETS,
         "stage": [stage_benchmark(fast) for fast in modes],
     }
