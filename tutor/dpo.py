@@ -1,0 +1,381 @@
+"""Direct Preference Optimisation: learn from preference pairs without a reward model or an RL loop.
+
+DPO's loss for one pair (prompt x, chosen y_w, rejected y_l) is
+
+    −log σ( β · [ (log π(y_w|x) − log π_ref(y_w|x)) − (log π(y_l|x) − log π_ref(y_l|x)) ] )
+
+where π is the model being trained and π_ref the frozen SFT model. β·log(π/π_ref) is the *implicit
+reward* of an answer: DPO is a reward model hidden inside the policy. Training goes through TRL's
+`DPOTrainer`; `dpo_loss` is our from-scratch twin of its loss, tested to agree with it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from tutor.errors import TutorError
+
+# TRL's names for the pairwise losses the course compares (all share DPO's data and reference).
+LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
+
+
+@dataclass(frozen=True)
+class DPOSettings:
+    """Defaults for the tiny model on a 2-core CPU (FAST mode shrinks them).
+
+    `data` picks the pairs: "gold" = the world's candidate answers labelled by the annotator (or the
+    learner's notebook-03 labels when present); "on_policy" = pairs of the SFT model's own samples,
+    labelled by the annotator.
+    """
+
+    n_pairs: int = 2000
+    epochs: float = 1.0
+    learning_rate: float = 5e-4
+    batch_size: int = 32
+    beta: float = 0.1
+    loss_type: str = "sigmoid"
+    label_smoothing: float = 0.0  # the flip rate "robust" assumes
+    reference_free: bool = False  # drop π_ref from the loss (a contrast, not a recipe)
+    max_length: int = 256
+    persona: str = "riley"
+    data: str = "gold"
+    seed: int = 0
+
+    @classmethod
+    def for_mode(cls, fast: bool, **changes) -> DPOSettings:
+        base = cls(n_pairs=256, epochs=1.0) if fast else cls()
+        return replace(base, **changes)
+
+    def check(self) -> DPOSettings:
+        check_beta(self.beta)
+        if self.loss_type not in LOSS_TYPES:
+            raise TutorError(f"Unknown DPO loss_type {self.loss_type!r}; choose one of: {', '.join(LOSS_TYPES)}.")
+        if self.data not in ("gold", "on_policy"):
+            raise TutorError(f"Unknown DPO data source {self.data!r}; use 'gold' or 'on_policy'.")
+        if self.loss_type == "robust" and not 0 < self.label_smoothing < 0.5:
+            raise TutorError(
+                f"The robust loss needs label_smoothing (the assumed label-flip rate) in (0, 0.5), got {self.label_smoothing}."
+            )
+        if self.n_pairs < 1 or self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1:
+            raise TutorError("n_pairs, epochs, learning_rate and batch_size must all be positive.")
+        return self
+
+
+def check_beta(beta: float) -> float:
+    """β scales the implicit reward; it must be a positive number."""
+    try:
+        ok = float(beta) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise TutorError(f"beta must be a number > 0 (typical values 0.05–0.5), got {beta!r}.")
+    return float(beta)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The loss, from scratch
+
+
+def implicit_reward(logps, ref_logps, beta: float):
+    """β · (log π(y|x) − log π_ref(y|x)): how much more likely the policy makes an answer than the
+    reference did, in units DPO treats as reward."""
+    return beta * (logps - ref_logps)
+
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta: float):
+    """DPO's loss (batch mean) and the implicit rewards of the chosen and rejected answers.
+
+    Arguments are summed log-probabilities of whole answers, one per pair. Returns
+    (loss, chosen_rewards, rejected_rewards); the margin is chosen_rewards − rejected_rewards.
+    """
+    import torch.nn.functional as F
+
+    beta = check_beta(beta)
+    chosen_rewards = implicit_reward(policy_chosen_logps, ref_chosen_logps, beta)
+    rejected_rewards = implicit_reward(policy_rejected_logps, ref_rejected_logps, beta)
+    loss = -F.logsigmoid(chosen_rewards - rejected_rewards).mean()
+    return loss, chosen_rewards.detach(), rejected_rewards.detach()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Log-probabilities of answers, tokenized exactly as TRL does for conversational data
+
+
+def _render(tokenizer, prompt: str, response: str | None) -> list[int]:
+    messages = [{"role": "user", "content": prompt}]
+    if response is None:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    else:
+        text = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": response}], tokenize=False)
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def encode_pairs(tokenizer, prompts: Sequence[str], responses: Sequence[str], ended: Sequence[bool] | None = None):
+    """(prompt ids, response ids) per row. The response includes the end-of-answer token when the
+    answer ended by itself (always for training data)."""
+    rows = []
+    eos = tokenizer.eos_token_id
+    for i, (p, r) in enumerate(zip(prompts, responses, strict=True)):
+        prompt_ids = _render(tokenizer, p, None)
+        full = _render(tokenizer, p, r)
+        n = 0
+        while n < min(len(prompt_ids), len(full)) and prompt_ids[n] == full[n]:
+            n += 1
+        response_ids = full[n:]
+        if ended is not None and not ended[i] and response_ids and response_ids[-1] == eos:
+            response_ids = response_ids[:-1]  # the model never wrote that end token
+        rows.append((full[:n], response_ids))
+    return rows
+
+
+def response_logps(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], ended: Sequence[bool] | None = None, batch_size: int = 64):
+    """Σ over answer tokens of log π(token | prompt, earlier tokens), one float tensor entry per row."""
+    import torch
+
+    rows = encode_pairs(tokenizer, prompts, responses, ended)
+    device = next(model.parameters()).device
+    pad = tokenizer.pad_token_id
+    out = []
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            seqs = [p + r for p, r in chunk]
+            width = max(len(s) for s in seqs)
+            ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+            attn = torch.zeros((len(seqs), width), dtype=torch.long)
+            mask = torch.zeros((len(seqs), width), dtype=torch.bool)
+            for i, ((p, _), s) in enumerate(zip(chunk, seqs, strict=True)):
+                ids[i, : len(s)] = torch.tensor(s)  # right padding: positions start at 0 for everyone
+                attn[i, : len(s)] = 1
+                mask[i, len(p) : len(s)] = True
+            logits = model(input_ids=ids.to(device), attention_mask=attn.to(device)).logits.float()
+            logps = torch.log_softmax(logits[:, :-1], dim=-1)
+            targets = ids[:, 1:].to(device)
+            token_logps = logps.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+            out.append((token_logps * mask[:, 1:].to(device)).sum(-1).cpu())
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def sequence_kl(model, ref_model, tokenizer, samples) -> list[float]:
+    """Per answer, Σ over its tokens of log π − log π_ref: a single-sample estimate of KL(π‖π_ref)
+    when the answers were sampled from π (average it over many answers)."""
+    logps = response_logps(model, tokenizer, samples.prompts, samples.texts, samples.ended)
+    ref = response_logps(ref_model, tokenizer, samples.prompts, samples.texts, samples.ended)
+    return (logps - ref).tolist()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Input checks
+
+
+def check_same_vocabulary(model, ref_model, tokenizer) -> None:
+    """Policy and reference must score the same tokens, or log π − log π_ref means nothing."""
+    sizes = {"model": model.get_output_embeddings().weight.shape[0], "reference": ref_model.get_output_embeddings().weight.shape[0]}
+    if sizes["model"] != sizes["reference"]:
+        raise TutorError(
+            f"The reference model has a vocabulary of {sizes['reference']} tokens but the model has "
+            f"{sizes['model']}; DPO needs the reference to be a copy of the starting (SFT) model, with the same tokenizer."
+        )
+    if len(tokenizer) > sizes["model"]:
+        raise TutorError(
+            f"The tokenizer has {len(tokenizer)} tokens but the model only {sizes['model']}; use the tokenizer saved with the model."
+        )
+
+
+def context_limit(model, max_length: int) -> int:
+    return min(max_length, getattr(model.config, "max_position_embeddings", max_length) or max_length)
+
+
+def check_pairs(dataset, tokenizer, max_length: int) -> None:
+    """An empty data set, or a prompt that alone fills the model's context, is an error (TRL would
+    silently drop such rows and train on fewer pairs than asked)."""
+    if dataset is None or len(dataset) == 0:
+        raise TutorError("The preference data set is empty; DPO needs rows with 'prompt', 'chosen' and 'rejected'.")
+    for field in ("prompt", "chosen", "rejected"):
+        if field not in dataset.column_names:
+            raise TutorError(f"The preference data set has no {field!r} column; it needs 'prompt', 'chosen' and 'rejected'.")
+    for i, row in enumerate(dataset):
+        prompt = row["prompt"]
+        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
+        n = len(tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=False))
+        if n >= max_length:
+            raise TutorError(
+                f"Preference row {i} has a prompt of {n} tokens, but DPO reads at most {max_length} tokens per "
+                "prompt + answer; shorten the prompt or drop the row."
+            )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Training through TRL
+
+
+def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str = "cpu", settings: DPOSettings | None = None, callbacks=None, **overrides):
+    """A TRL DPOTrainer with CPU-safe settings and the SFT model passed explicitly as reference.
+
+    Without `ref_model`, TRL reloads the reference from `model.config._name_or_path`, which for an
+    in-memory model is the wrong checkpoint or nothing at all.
+    """
+    from trl import DPOConfig, DPOTrainer
+
+    from tutor.trl_config import common_args
+
+    s = (settings or DPOSettings()).check()
+    if ref_model is None:
+        raise TutorError("DPO needs the SFT model as ref_model (a frozen copy of the starting model).")
+    if ref_model is model:
+        raise TutorError("ref_model must be a separate frozen copy of the SFT model, not the model being trained.")
+    check_same_vocabulary(model, ref_model, tokenizer)
+    max_length = context_limit(model, s.max_length)
+    check_pairs(dataset, tokenizer, max_length)
+    args = DPOConfig(
+        **common_args(
+            output_dir,
+            device,
+            learning_rate=s.learning_rate,
+            num_train_epochs=s.epochs,
+            per_device_train_batch_size=s.batch_size,
+            lr_scheduler_type="cosine",
+            warmup_steps=5,
+            beta=s.beta,
+            loss_type=[s.loss_type],
+            label_smoothing=s.label_smoothing,
+            max_length=max_length,
+            precompute_ref_log_probs=True,  # the reference is frozen: score it once, not every step
+            precompute_ref_batch_size=64,
+            seed=s.seed,
+            data_seed=s.seed,
+            **overrides,
+        )
+    )
+    trainer = DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
+    if s.reference_free:
+        _make_reference_free(trainer)
+    return trainer
+
+
+def _make_reference_free(trainer) -> None:
+    """Zero the precomputed reference log-probs: the loss becomes −log σ(β(log π(y_w) − log π(y_l))),
+    the seed's formula, with nothing that ties the model to where it started."""
+    ds = trainer.train_dataset
+    for col in ("ref_chosen_logps", "ref_rejected_logps"):
+        ds = ds.remove_columns(col).add_column(col, [0.0] * len(ds))
+    trainer.train_dataset = ds
+
+
+def on_policy_pairs(model, tokenizer, n: int, persona="riley", seed: int = 0, split: str = "train"):
+    """`n` pairs of the SFT model's own answers to the same prompt, labelled by the gold annotator:
+    data that looks like what the model actually writes."""
+    import random
+
+    from tutor.generation import sample
+    from tutor.preferences import as_conversational, to_dataset
+    from tutor.world import GoldAnnotator, prompts_for
+
+    rng = random.Random(seed)
+    prompts = [p.text for p in prompts_for(split)]
+    chosen_prompts = [rng.choice(prompts) for _ in range(n)]
+    a = sample(model, tokenizer, chosen_prompts, seed=seed * 2 + 1)
+    b = sample(model, tokenizer, chosen_prompts, seed=seed * 2 + 2)
+    judge = GoldAnnotator(persona, seed=seed)
+    rows = []
+    for p, x, y in zip(chosen_prompts, a.texts, b.texts, strict=True):
+        if not x.strip() or not y.strip() or x == y:
+            continue
+        first = judge.label(p, x, y)
+        rows.append(as_conversational(p, x, y) if first else as_conversational(p, y, x))
+    return to_dataset(rows)
+
+
+@dataclass
+class DPORun:
+    """A trained DPO model with what is needed to measure it."""
+
+    model: object
+    ref_model: object
+    tokenizer: object
+    history: list[dict]
+    settings: DPOSettings
+    source: str
+    seconds: float
+    n_pairs: int
+
+
+def training_data(course, settings: DPOSettings, model=None, tokenizer=None):
+    """(dataset, description) for `settings.data`."""
+    from tutor.preferences import preference_data
+
+    if settings.data == "on_policy":
+        data = on_policy_pairs(model, tokenizer, settings.n_pairs, settings.persona, settings.seed)
+        return data, f"{len(data)} pairs of the SFT model's own answers labelled by the gold annotator ({settings.persona})"
+    return preference_data(course, settings.n_pairs, settings.persona, seed=settings.seed)
+
+
+def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=None, output_dir=None) -> DPORun:
+    """Fine-tune the SFT model with DPO on `dataset` (default: `training_data`)."""
+    from tutor.models import load_causal_lm, load_tokenizer
+    from tutor.settings import seed_everything
+    from tutor.stages import ensure
+
+    s = (settings or DPOSettings.for_mode(course.fast)).check()
+    sft_dir = ensure(course, "sft")
+    tokenizer = load_tokenizer(sft_dir)
+    model = load_causal_lm(sft_dir, course.device)
+    ref_model = load_causal_lm(sft_dir, course.device)
+    seed_everything(s.seed)
+    if dataset is None:
+        dataset, source = training_data(course, s, ref_model, tokenizer)
+    else:
+        source = f"{len(dataset)} given pairs"
+    start = time.perf_counter()
+    out = output_dir or (course.model_runs / "dpo-scratch")
+    trainer = make_trainer(model, ref_model, tokenizer, dataset, out, course.device, s, callbacks)
+    trainer.train()
+    seconds = time.perf_counter() - start
+    return DPORun(trainer.model.eval(), ref_model, tokenizer, list(trainer.state.log_history), s, source, seconds, len(dataset))
+
+
+def evaluate(course, run: DPORun, samples=None) -> dict:
+    """Held-out measurements: gold score, win-rate over the SFT model's samples, KL(π‖π_SFT)."""
+    from tutor.evaluate import eval_prompts, sample_eval, summarize, win_rate
+    from tutor.stages import load_samples
+    from tutor.world import GoldAnnotator
+
+    judge = GoldAnnotator(run.settings.persona)
+    if samples is None:
+        samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast))
+    sft = load_samples(course, "sft")
+    if list(sft.prompts) != list(samples.prompts):
+        raise TutorError("The SFT stage's saved samples are for other prompts; rebuild the sft stage.")
+    kl = sequence_kl(run.model, run.ref_model, run.tokenizer, samples)
+    last = next((h for h in reversed(run.history) if "rewards/margins" in h), {})
+    return {
+        **summarize(samples, judge),
+        "gold_win_rate_vs_sft": win_rate(judge, samples.prompts, samples.texts, sft.texts),
+        "sft_gold": sum(judge.scores(sft.prompts, sft.texts)) / len(sft),
+        "kl": sum(kl) / len(kl),
+        "train_seconds": round(run.seconds, 2),
+        "n_pairs": run.n_pairs,
+        "data": run.source,
+        "final_margin": last.get("rewards/margins"),
+        "final_accuracy": last.get("rewards/accuracies"),
+        "settings": asdict(run.settings),
+    }
+
+
+def build_stage(course, where: Path) -> dict:
+    """The `dpo` stage: DPO on the SFT model, saved, measured against SFT on held-out prompts."""
+    from tutor.evaluate import eval_prompts, sample_eval
+    from tutor.models import save
+    from tutor.stages import save_samples
+
+    run = train(course, output_dir=where / "trainer")
+    save(run.model, run.tokenizer, where / "model")
+    samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast))
+    save_samples(where, samples)
+    return evaluate(course, run, samples)
