@@ -39,6 +39,7 @@ class DPOSettings:
     loss_type: str = "sigmoid"
     label_smoothing: float = 0.0  # the flip rate "robust" assumes
     reference_free: bool = False  # drop π_ref from the loss (a contrast, not a recipe)
+    sft_weight: float = 0.0  # > 0 adds that much of the chosen answers' NLL (TRL's "sft" loss; RPO)
     max_length: int = 256
     persona: str = "riley"
     data: str = "gold"
@@ -59,6 +60,8 @@ class DPOSettings:
             raise TutorError(
                 f"The robust loss needs label_smoothing (the assumed label-flip rate) in (0, 0.5), got {self.label_smoothing}."
             )
+        if self.sft_weight < 0:
+            raise TutorError(f"sft_weight must be ≥ 0, got {self.sft_weight}.")
         if self.n_pairs < 1 or self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1:
             raise TutorError("n_pairs, epochs, learning_rate and batch_size must all be positive.")
         return self
@@ -131,43 +134,77 @@ def encode_pairs(tokenizer, prompts: Sequence[str], responses: Sequence[str], en
     return rows
 
 
+def _batches(tokenizer, rows, batch_size: int):
+    """Right-padded (ids, attention, answer-mask) batches: every row's positions start at 0."""
+    import torch
+
+    pad = tokenizer.pad_token_id
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        seqs = [p + r for p, r in chunk]
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        attn = torch.zeros((len(seqs), width), dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.bool)
+        for i, ((p, _), s) in enumerate(zip(chunk, seqs, strict=True)):
+            ids[i, : len(s)] = torch.tensor(s)
+            attn[i, : len(s)] = 1
+            mask[i, len(p) : len(s)] = True
+        yield ids, attn, mask
+
+
+def _next_token_logps(model, ids, attn):
+    """log p(· | prefix) at every position that predicts a next token: (batch, length − 1, vocab)."""
+    import torch
+
+    device = next(model.parameters()).device
+    logits = model(input_ids=ids.to(device), attention_mask=attn.to(device)).logits[:, :-1].float()
+    return torch.log_softmax(logits, dim=-1).cpu()
+
+
 def response_logps(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], ended: Sequence[bool] | None = None, batch_size: int = 64):
     """Σ over answer tokens of log π(token | prompt, earlier tokens), one float tensor entry per row."""
     import torch
 
     rows = encode_pairs(tokenizer, prompts, responses, ended)
-    device = next(model.parameters()).device
-    pad = tokenizer.pad_token_id
     out = []
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        for start in range(0, len(rows), batch_size):
-            chunk = rows[start : start + batch_size]
-            seqs = [p + r for p, r in chunk]
-            width = max(len(s) for s in seqs)
-            ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-            attn = torch.zeros((len(seqs), width), dtype=torch.long)
-            mask = torch.zeros((len(seqs), width), dtype=torch.bool)
-            for i, ((p, _), s) in enumerate(zip(chunk, seqs, strict=True)):
-                ids[i, : len(s)] = torch.tensor(s)  # right padding: positions start at 0 for everyone
-                attn[i, : len(s)] = 1
-                mask[i, len(p) : len(s)] = True
-            logits = model(input_ids=ids.to(device), attention_mask=attn.to(device)).logits.float()
-            logps = torch.log_softmax(logits[:, :-1], dim=-1)
-            targets = ids[:, 1:].to(device)
-            token_logps = logps.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-            out.append((token_logps * mask[:, 1:].to(device)).sum(-1).cpu())
+        for ids, attn, mask in _batches(tokenizer, rows, batch_size):
+            logps = _next_token_logps(model, ids, attn)
+            token_logps = logps.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+            out.append((token_logps * mask[:, 1:]).sum(-1))
     model.train(was_training)
     return torch.cat(out) if out else torch.zeros(0)
 
 
-def sequence_kl(model, ref_model, tokenizer, samples) -> list[float]:
-    """Per answer, Σ over its tokens of log π − log π_ref: a single-sample estimate of KL(π‖π_ref)
-    when the answers were sampled from π (average it over many answers)."""
-    logps = response_logps(model, tokenizer, samples.prompts, samples.texts, samples.ended)
-    ref = response_logps(ref_model, tokenizer, samples.prompts, samples.texts, samples.ended)
-    return (logps - ref).tolist()
+def sequence_kl(model, ref_model, tokenizer, samples, exact: bool = False, batch_size: int = 64) -> list[float]:
+    """KL(π‖π_ref) of each answer sampled from π, summed over its tokens.
+
+    Default: Σ_t log π(y_t) − log π_ref(y_t), the plain single-sample estimate (unbiased, noisy, can
+    be negative for one answer). `exact=True`: Σ_t KL(π(·|prefix) ‖ π_ref(·|prefix)) computed over the
+    whole vocabulary at each step (same expectation, less noise, never negative).
+    """
+    import torch
+
+    if not exact:
+        logps = response_logps(model, tokenizer, samples.prompts, samples.texts, samples.ended, batch_size)
+        ref = response_logps(ref_model, tokenizer, samples.prompts, samples.texts, samples.ended, batch_size)
+        return (logps - ref).tolist()
+    rows = encode_pairs(tokenizer, samples.prompts, samples.texts, samples.ended)
+    out: list[float] = []
+    modes = (model.training, ref_model.training)
+    model.eval()
+    ref_model.eval()
+    with torch.no_grad():
+        for ids, attn, mask in _batches(tokenizer, rows, batch_size):
+            lp, lr = _next_token_logps(model, ids, attn), _next_token_logps(ref_model, ids, attn)
+            per_token = (lp.exp() * (lp - lr)).sum(-1)
+            out += (per_token * mask[:, 1:]).sum(-1).tolist()
+    model.train(modes[0])
+    ref_model.train(modes[1])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -243,7 +280,8 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
             lr_scheduler_type="cosine",
             warmup_steps=5,
             beta=s.beta,
-            loss_type=[s.loss_type],
+            loss_type=[s.loss_type] + (["sft"] if s.sft_weight > 0 else []),
+            loss_weights=[1.0, s.sft_weight] if s.sft_weight > 0 else None,
             label_smoothing=s.label_smoothing,
             max_length=max_length,
             precompute_ref_log_probs=True,  # the reference is frozen: score it once, not every step
@@ -353,12 +391,14 @@ def evaluate(course, run: DPORun, samples=None) -> dict:
     if list(sft.prompts) != list(samples.prompts):
         raise TutorError("The SFT stage's saved samples are for other prompts; rebuild the sft stage.")
     kl = sequence_kl(run.model, run.ref_model, run.tokenizer, samples)
+    kl_exact = sequence_kl(run.model, run.ref_model, run.tokenizer, samples, exact=True)
     last = next((h for h in reversed(run.history) if "rewards/margins" in h), {})
     return {
         **summarize(samples, judge),
         "gold_win_rate_vs_sft": win_rate(judge, samples.prompts, samples.texts, sft.texts),
         "sft_gold": sum(judge.scores(sft.prompts, sft.texts)) / len(sft),
         "kl": sum(kl) / len(kl),
+        "kl_exact": sum(kl_exact) / len(kl_exact),
         "train_seconds": round(run.seconds, 2),
         "n_pairs": run.n_pairs,
         "data": run.source,
@@ -379,3 +419,103 @@ def build_stage(course, where: Path) -> dict:
     samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast))
     save_samples(where, samples)
     return evaluate(course, run, samples)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Plots of training
+
+TRAINING_PANELS = {
+    "implicit reward β·log(π/π_ref)": ["rewards/chosen", "rewards/rejected"],
+    "margin (chosen − rejected)": ["rewards/margins"],
+    "accuracy (chosen reward > rejected)": ["rewards/accuracies"],
+    "log π of the answers": ["logps/chosen", "logps/rejected"],
+}
+
+
+def make_plot(panels: dict | None = None, title: str = "DPO"):
+    """`tutor.plots.LivePlot` (curves drawn while training runs) where it is installed; otherwise a
+    stand-in with the same calls that draws one figure when it is closed."""
+    panels = panels or TRAINING_PANELS
+    try:
+        from tutor.plots import LivePlot
+    except ImportError:  # TODO(plots): drop this fallback once tutor.plots is on main
+        return FigureAtEnd(panels, title)
+    return LivePlot(panels, title=title, smoothing=0.6)
+
+
+class FigureAtEnd:
+    """LivePlot's interface (log, callback, new_run, sweep, close, history, runs), drawn once at close."""
+
+    def __init__(self, panels: dict, title: str = ""):
+        self.panels, self.title = panels, title
+        self.runs: dict[str, dict[str, list]] = {"run": {}}
+        self._run = "run"
+        self.closed = False
+
+    @property
+    def history(self) -> dict[str, list]:
+        return self.runs[self._run]
+
+    def log(self, step, metrics=None, /, **more) -> None:
+        wanted = {m for names in self.panels.values() for m in names}
+        for key, value in {**(metrics or {}), **more}.items():
+            if key in wanted and isinstance(value, int | float):
+                self.history.setdefault(key, []).append((step, float(value)))
+
+    def new_run(self, name: str) -> None:
+        if self.runs.get(self._run) == {}:
+            del self.runs[self._run]
+        self._run = str(name)
+        self.runs[self._run] = {}
+
+    def sweep(self, name: str, values):
+        for value in values:
+            self.new_run(f"{name}={value}")
+            yield value
+
+    def callback(self):
+        from transformers import TrainerCallback
+
+        plot = self
+
+        class _Log(TrainerCallback):
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                plot.log(state.global_step, logs or {})
+
+        return _Log()
+
+    def figure(self):
+        import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
+
+        names = list(self.panels)
+        fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
+        colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+        for r, (run, hist) in enumerate(self.runs.items()):
+            for c, panel in enumerate(names):
+                for k, metric in enumerate(self.panels[panel]):
+                    points = hist.get(metric, [])
+                    label = metric if len(self.runs) == 1 else f"{run} · {metric}"
+                    fig.add_trace(
+                        go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], name=label, mode="lines",
+                                   line=dict(color=colors[(r + k) % len(colors)], dash="solid" if k == 0 else "dot")),
+                        row=1, col=c + 1,
+                    )
+        fig.update_layout(title=self.title, height=320, width=max(600, 300 * len(names)), margin=dict(t=60, b=30))
+        return fig
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                from IPython.display import display
+
+                display(self.figure())
+            except ImportError:  # pragma: no cover
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
