@@ -50,7 +50,7 @@ def execute(path: Path, runs: Path, timeout: int = 600) -> None:
         f"NotebookClient(nb, timeout={timeout}, kernel_name='python3', resources={{'metadata': {{'path': sys.argv[2]}}}}).execute()\n"
     )
     env = {**os.environ, "TUTOR_FAST": "1", "TUTOR_RUNS": str(runs), "HF_HUB_OFFLINE": "1",
-           "TUTOR_NONINTERACTIVE": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run([sys.executable, "-c", code, str(path), str(path.parent)], env=env,
                           capture_output=True, text=True)
     if proc.returncode != 0:

@@ -33,6 +33,24 @@ def summary_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def ppo_vs_dpo_table(summary: dict) -> str | None:
+    """The seed's comparison, with this run's numbers: gold win-rate over SFT, KL, training time."""
+    if not {"ppo", "dpo"} <= set(summary):
+        return None
+    rows = [("", "PPO (RLHF)", "DPO")]
+    for key, label, fmt in (("gold_win_rate_vs_sft", "gold win-rate vs SFT", "{:.0%}"),
+                            ("kl", "KL to SFT (nats/answer)", "{:.2f}"),
+                            ("seconds", "training time (s)", "{:.0f}")):
+        cells = [summary[m].get(key) for m in ("ppo", "dpo")]
+        rows.append((label, *(fmt.format(c) if isinstance(c, int | float) else "-" for c in cells)))
+    rows.append(("reward model", "yes (stage 'reward')", "no"))
+    rows.append(("RL loop", "yes (sample, score, update)", "no (one loss on pairs)"))
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"{r[0]:<{width[0]}}  {r[1]:<{width[1]}}  {r[2]}".rstrip() for r in rows]
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    return "\n".join(lines)
+
+
 def run_pipeline(fast: bool, model: str, stages: list[str] | None = None, rebuild: bool = False) -> dict:
     """Build (or reuse) each stage in order, then write summary.json and report.md to the runs folder."""
     from tutor.settings import setup
@@ -45,17 +63,18 @@ def run_pipeline(fast: bool, model: str, stages: list[str] | None = None, rebuil
     summary = {}
     for name in names:
         start = time.perf_counter()
-        if rebuild:
+        record = None if rebuild else read_metrics(course, name)
+        if record is None:
             for need in check_stage(name).needs:
                 ensure(course, need)
             record = build(course, name)
-        else:
-            ensure(course, name)
-            record = read_metrics(course, name)
         metrics = {k: v for k, v in record["metrics"].items() if not isinstance(v, dict | list)}
         summary[name] = {"seconds": record["seconds"], **metrics, "folder": str(folder(course, name))}
         print(f"[{name}] done in {time.perf_counter() - start:.1f} s")
     table = summary_table(summary)
+    comparison = ppo_vs_dpo_table(summary)
+    if comparison:
+        table += "\n\nPPO vs DPO\n" + comparison
     print()
     print(table)
     (course.runs / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -53,9 +53,6 @@ def _load(loader, folder: Path, what: str, **kwargs):
     gguf = _gguf_file(folder)
     if gguf:
         kwargs["gguf_file"] = gguf
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # a 1 M-parameter model needs no "Loading weights" bar
     try:
         return loader.from_pretrained(str(folder), **kwargs)
     except Exception as exc:  # noqa: BLE001 - turn any library failure into one sentence
@@ -65,8 +62,6 @@ def _load(loader, folder: Path, what: str, **kwargs):
             "is missing or corrupted: delete that folder so the stage is rebuilt, or point MODEL "
             "at a complete model folder."
         ) from None
-    finally:
-        hf_logging.enable_progress_bar()
 
 
 def load_tokenizer(folder: str | Path):

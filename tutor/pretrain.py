@@ -41,7 +41,7 @@ def token_stream(tokenizer, docs: list[str]):
     import torch
 
     ids: list[int] = []
-    for enc in tokenizer(docs, add_special_tokens=False)["input_ids"]:
+    for enc in tokenizer(docs, add_special_tokens=False, verbose=False)["input_ids"]:
         ids += enc + [tokenizer.eos_token_id]
     return torch.tensor(ids, dtype=torch.long)
 

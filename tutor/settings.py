@@ -28,6 +28,27 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def interactive(shell=None) -> bool:
+    """True when a person is at the notebook (JupyterLab, Notebook, VS Code, Colab) and can click.
+
+    Headless executors (nbclient, papermill, the test suite) send their requests with
+    allow_stdin=False; front ends a person uses allow input. TUTOR_INTERACTIVE=0/1 overrides.
+    """
+    env = os.environ.get("TUTOR_INTERACTIVE", "").strip()
+    if env:
+        return env.lower() in {"1", "true", "yes", "on"}
+    if shell is None:
+        if "IPython" not in sys.modules:
+            return False
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:
+        return False
+    return in_colab() or getattr(kernel, "_allow_stdin", True) is not False
+
+
 def default_device() -> str:
     import torch
 
@@ -112,6 +133,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def quiet_libraries() -> None:
+    """Silence library chatter that teaches nothing (data-set map bars, weight-loading bars)."""
+    try:
+        import datasets
+
+        datasets.disable_progress_bars()
+    except ImportError:  # pragma: no cover - datasets is a dependency
+        pass
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def setup(FAST: bool | None = None, MODEL: str = TINY, seed: int = 0, quiet: bool = False) -> Course:  # noqa: N803
     """Start a notebook or script: resolve FAST / MODEL / runs folder / device and seed everything.
 
@@ -123,6 +157,7 @@ def setup(FAST: bool | None = None, MODEL: str = TINY, seed: int = 0, quiet: boo
     course = Course(fast=fast, model=model, runs=runs, device=default_device(), seed=seed)
     seed_everything(seed)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    quiet_libraries()
     _short_traceback_hook()
     if not quiet:
         print(course.describe())

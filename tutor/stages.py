@@ -94,8 +94,8 @@ def model_folder(course: Course, name: str) -> Path:
 def ensure(course: Course, name: str, quiet: bool = False) -> Path:
     """The folder of stage `name`, built first (with its prerequisites) if it is missing."""
     stage = check_stage(name)
-    if read_metrics(course, name) is not None:
-        return model_folder(course, name)
+    if name == "base" or read_metrics(course, name) is not None:
+        return model_folder(course, name)  # the base model needs no building: it ships (or is MODEL)
     for need in stage.needs:
         ensure(course, need, quiet=quiet)
     where = folder(course, name)

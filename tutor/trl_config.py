@@ -13,6 +13,7 @@ from pathlib import Path
 def common_args(output_dir: str | Path, device: str, **overrides) -> dict:
     """Keyword arguments for any TRL *Config: CPU-safe on a laptop, GPU-aware on a GPU."""
     import torch
+    from transformers import TrainingArguments
 
     on_gpu = device == "cuda" and torch.cuda.is_available()
     args = dict(
@@ -20,7 +21,6 @@ def common_args(output_dir: str | Path, device: str, **overrides) -> dict:
         bf16=bool(on_gpu and torch.cuda.is_bf16_supported()),
         fp16=False,
         use_cpu=not on_gpu,
-        gradient_checkpointing=False,
         report_to="none",
         save_strategy="no",
         logging_steps=1,
@@ -29,5 +29,11 @@ def common_args(output_dir: str | Path, device: str, **overrides) -> dict:
         seed=0,
         data_seed=0,
     )
+    # Checkpointing trades compute for memory: pointless for a 1 M-parameter model. Newer
+    # transformers renamed the switch; use whichever this version has (the old name warns).
+    if "activation_checkpointing" in TrainingArguments.__dataclass_fields__:
+        args["activation_checkpointing"] = False
+    else:  # pragma: no cover - transformers < 5.2x
+        args["gradient_checkpointing"] = False
     args.update(overrides)
     return args

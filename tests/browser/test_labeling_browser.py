@@ -1,7 +1,8 @@
-"""The labeler in a real JupyterLab: clicks and a shortcut key reach the JSONL file on disk.
+"""Notebook 03's labeler in a real JupyterLab: clicks and a shortcut key reach the JSONL on disk.
 
-Uses the harness of this folder (conftest.py: `jupyter_server`, `page`; jlab.py helpers). The
-notebook is a small fixture for now; notebook 03 replaces it once it exists.
+Uses the harness of this folder (conftest.py: `jupyter_server`, `page`; jlab.py helpers). The test
+opens notebooks/03_preferences.ipynb, runs it up to the labeling widget (FAST mode, so the SFT
+model it samples from is built in seconds), and labels as a learner would.
 """
 
 from __future__ import annotations
@@ -17,10 +18,17 @@ import pytest
 jlab = pytest.importorskip("jlab", reason="needs the browser harness of tests/browser (conftest.py, jlab.py)")
 expect = pytest.importorskip("playwright.sync_api").expect
 
-HERE = Path(__file__).resolve().parent
-NOTEBOOK = "labeling_fixture.ipynb"
-LABEL_FILE = "labels-browser.jsonl"  # the fixture writes it next to the notebook
-WIDGET_CELL = 1
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = "03_preferences.ipynb"
+
+
+def cells_up_to_the_widget() -> tuple[list[int], int]:
+    """Indices of the code cells to run, and of the cell that displays the labeler (its source
+    ends with the bare name `labeler`)."""
+    cells = json.loads((ROOT / "notebooks" / NOTEBOOK).read_text())["cells"]
+    code = [i for i, c in enumerate(cells) if c["cell_type"] == "code"]
+    widget = next(i for i in code if "".join(cells[i]["source"]).strip().endswith("\nlabeler"))
+    return [i for i in code if i <= widget], widget
 
 
 def records(path: Path) -> list[dict]:
@@ -54,20 +62,23 @@ def wait_for_kernel_attached(page, timeout: float = 120_000) -> None:
 
 
 def test_clicks_keys_and_a_double_click_are_saved_to_disk(jupyter_server, page):
-    shutil.copy(HERE / NOTEBOOK, jupyter_server.root / NOTEBOOK)
-    label_file = jupyter_server.root / LABEL_FILE
+    shutil.copy(ROOT / "notebooks" / NOTEBOOK, jupyter_server.root / NOTEBOOK)
+    label_file = jupyter_server.runs / "labels" / "you.jsonl"
     jlab.open_notebook(page, jupyter_server, NOTEBOOK)
     wait_for_kernel_attached(page)
-    jlab.run_cell(page, WIDGET_CELL)
-    widget = jlab.outputs(page, WIDGET_CELL)
-    widget.locator("button", has_text="A is better").first.wait_for(timeout=120_000)
+    to_run, widget_cell = cells_up_to_the_widget()
+    for index in to_run:  # the first builds the FAST SFT model the labeler samples from
+        jlab.run_cell(page, index)
+        jlab.wait_until_done(page, index, timeout=600.0)
+    widget = jlab.outputs(page, widget_cell)
+    widget.locator("button", has_text="A is better").first.wait_for(timeout=300_000)
     progress = widget.locator("b", has_text="labelled").first
-    assert progress.inner_text() == "0 / 6 labelled"
+    assert progress.inner_text() == "0 / 12 labelled"
 
     widget.locator("button", has_text="A is better").first.click()
-    expect(progress).to_have_text("1 / 6 labelled", timeout=30_000)  # the kernel saved the click
+    expect(progress).to_have_text("1 / 12 labelled", timeout=30_000)  # the kernel saved the click
     widget.locator("button", has_text="Tie").first.click()
-    expect(progress).to_have_text("2 / 6 labelled", timeout=30_000)
+    expect(progress).to_have_text("2 / 12 labelled", timeout=30_000)
 
     cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
     cells_before = cells.count()
@@ -76,10 +87,10 @@ def test_clicks_keys_and_a_double_click_are_saved_to_disk(jupyter_server, page):
     assert strip.get_attribute("tabindex") == "0"
     strip.click()
     page.keyboard.press("b")  # "B is better"; in command mode JupyterLab would insert a cell below
-    expect(progress).to_have_text("3 / 6 labelled", timeout=30_000)
+    expect(progress).to_have_text("3 / 12 labelled", timeout=30_000)
     assert cells.count() == cells_before  # the key did not leak to JupyterLab's shortcuts
     page.keyboard.press("u")  # undo the key press's label
-    expect(progress).to_have_text("2 / 6 labelled", timeout=30_000)
+    expect(progress).to_have_text("2 / 12 labelled", timeout=30_000)
     assert cells.count() == cells_before
 
     saved = wait_for_records(label_file, 4)
@@ -89,12 +100,12 @@ def test_clicks_keys_and_a_double_click_are_saved_to_disk(jupyter_server, page):
     # the kernel must save the first and ignore the second.
     widget.locator("button", has_text="B is better").first.dblclick()
     expect(widget.locator("span", has_text="Ignored a repeated click").first).to_be_visible(timeout=30_000)
-    expect(progress).to_have_text("3 / 6 labelled")
+    expect(progress).to_have_text("3 / 12 labelled")
     saved = records(label_file)
     assert [r["kind"] for r in saved] == ["label", "label", "label", "undo", "label"]
     assert saved[4]["click"] == "right"
     assert [r["click"] for r in saved[:3]] == ["left", "tie", "right"]
-    assert all(r["annotator"] == "browser" and r["by"] == "human" for r in saved[:3])
+    assert all(r["annotator"] == "you" and r["by"] == "human" for r in saved[:3])
     assert saved[3]["undoes"] == saved[2]["seq"]
     assert saved[0]["label"] == saved[0]["left"]  # "A is better" = the answer shown on the left
     assert saved[1]["label"] == "tie"

@@ -1,0 +1,96 @@
+"""Execute each notebook in full and in FAST mode; record wall time and the kernel's peak RSS.
+
+Notebooks run in course order sharing one fresh runs folder per mode, as a learner's would (so 04
+reuses the SFT model 02 trained). Results go to benchmarks/results/notebooks.json.
+
+    python benchmarks/notebooks.py                 # every notebook, both modes
+    python benchmarks/notebooks.py --only 00,01    # some notebooks (results for others are kept)
+    python benchmarks/notebooks.py --modes fast
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "notebooks.json"
+
+# Executed in a child process: runs one notebook and polls the kernel's memory while it runs.
+RUNNER = r"""
+import json, sys, threading, time
+import nbformat, psutil
+from nbclient import NotebookClient
+path, workdir = sys.argv[1], sys.argv[2]
+nb = nbformat.read(path, as_version=4)
+peak = 0
+done = threading.Event()
+def poll():
+    global peak
+    me = psutil.Process()
+    while not done.is_set():
+        rss = 0
+        for child in me.children(recursive=True):
+            try:
+                rss += child.memory_info().rss
+            except psutil.Error:
+                pass
+        peak = max(peak, rss)
+        time.sleep(0.1)
+threading.Thread(target=poll, daemon=True).start()
+start = time.perf_counter()
+NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": workdir}}).execute()
+seconds = time.perf_counter() - start
+done.set()
+print(json.dumps({"seconds": round(seconds, 1), "peak_rss_mb": round(peak / 2**20)}))
+"""
+
+
+def run(path: Path, fast: bool, runs: Path) -> dict:
+    env = {**os.environ, "TUTOR_RUNS": str(runs), "HF_HUB_OFFLINE": "1", "TUTOR_FAST": "1" if fast else "0",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", RUNNER, str(path), str(path.parent)], env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": (proc.stdout + proc.stderr)[-2000:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", default="", help="comma-separated notebook numbers, e.g. 00,01")
+    parser.add_argument("--modes", default="full,fast")
+    args = parser.parse_args()
+    wanted = {s.strip() for s in args.only.split(",") if s.strip()}
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results.setdefault("notebooks", {})
+    for mode in args.modes.split(","):
+        with tempfile.TemporaryDirectory() as runs:
+            for path in notebooks:
+                if wanted and path.name[:2] not in wanted:
+                    continue
+                print(f"{mode:>4} {path.name} ...", end=" ", flush=True)
+                record = run(path, mode == "fast", Path(runs))
+                print(record.get("error", "")[-300:] or f"{record['seconds']} s, {record['peak_rss_mb']} MB")
+                results["notebooks"].setdefault(path.stem, {})[mode] = record
+    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+                          "date": time.strftime("%Y-%m-%d %H:%M")}
+    results["protocol"] = ("notebooks run in course order, one fresh runs folder per mode; "
+                           "seconds = wall time of the whole notebook incl. kernel start; "
+                           "peak_rss_mb = largest total RSS of the kernel process tree (polled every 0.1 s)")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
