@@ -1,12 +1,82 @@
-"""The reward model R(prompt, answer) → scalar, trained on Bradley–Terry pairs.
+"""The reward model R(prompt, answer) → scalar, trained on Bradley–Terry pairs with TRL's RewardTrainer.
 
-(Stage code to come: training with TRL's RewardTrainer. `score_texts` is the one way every
-notebook and PPO turns (prompt, answer) texts into reward-model scores.)
+A reward model is the SFT model with its next-token head swapped for one linear `score` head
+(`AutoModelForSequenceClassification`, `num_labels=1`): it reads prompt + answer and outputs one
+number at the last token. Training pushes P(chosen ≻ rejected) = σ(R(chosen) − R(rejected)) up on
+human-labelled pairs (`bradley_terry_loss`, our twin of TRL's loss, tested to agree).
+
+Labels are noisy, so no model can predict them all: each evaluation reports the model's `accuracy`
+on sampled held-out labels next to the annotator's `bayes_accuracy` ceiling on the same pairs, and
+`expected_accuracy`, the noise-free expectation of that accuracy (a tighter estimate).
+`score_texts` is the one way every notebook and PPO turns (prompt, answer) texts into scores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tutor.errors import TutorError
+from tutor.settings import TINY
+
+
+@dataclass
+class RewardSettings:
+    """Defaults for the tiny model on a 2-core CPU (FAST mode shrinks them)."""
+
+    n_pairs: int = 2000  # labelled training pairs (when the learner's own labels are not used)
+    epochs: float = 1.0
+    learning_rate: float = 1e-3  # tiny models need far more than TRL's 1e-4
+    batch_size: int = 16
+    warmup_steps: int = 10
+    max_length: int = 512  # TRL drops longer pairs; every answer of the world fits
+    n_eval_pairs: int = 1000  # held-out pairs: the accuracy's standard error is ≈ 1.4 points
+    persona: str = "riley"
+    label_temperature: float | None = None  # annotator noise; None keeps the persona's own (T=1)
+    seed: int = 0
+
+    @classmethod
+    def for_course(cls, course) -> RewardSettings:
+        settings = cls(n_pairs=400, n_eval_pairs=300) if course.fast else cls()
+        if course.model != TINY:  # a real pretrained model: the usual small fine-tuning rate
+            settings = replace(settings, learning_rate=1e-5, batch_size=8)
+        return settings
+
+
+# --------------------------------------------------------------------------- the loss, from scratch
+
+
+def bradley_terry_loss(chosen_rewards, rejected_rewards, margin=None):
+    """Mean of −log σ(r_chosen − r_rejected − margin): the negative log-likelihood of the labels
+    under Bradley–Terry. `margin` (optional, per pair) asks for a wider gap on clearer pairs."""
+    import torch.nn.functional as F
+
+    diff = chosen_rewards - rejected_rewards
+    if margin is not None:
+        diff = diff - margin
+    return -F.logsigmoid(diff).mean()
+
+
+def preference_probability(reward_a, reward_b):
+    """Bradley–Terry: the probability that a person prefers answer a over answer b."""
+    import torch
+
+    return torch.sigmoid(torch.as_tensor(reward_a) - torch.as_tensor(reward_b))
+
+
+def pairwise_accuracy(chosen_rewards, rejected_rewards) -> float:
+    """Share of pairs where the chosen answer scores strictly higher (a tie counts as wrong)."""
+    import torch
+
+    chosen = torch.as_tensor(chosen_rewards, dtype=torch.float64)
+    rejected = torch.as_tensor(rejected_rewards, dtype=torch.float64)
+    if chosen.numel() == 0:
+        raise TutorError("pairwise_accuracy() needs at least one pair of rewards.")
+    return float((chosen > rejected).double().mean())
+
+
+# --------------------------------------------------------------------------- scoring texts
 
 
 def reward_texts(tokenizer, prompts: Sequence[str], responses: Sequence[str]) -> list[str]:
@@ -32,3 +102,198 @@ def score_texts(model, tokenizer, prompts: Sequence[str], responses: Sequence[st
         with torch.no_grad():
             scores += model(**enc).logits[:, 0].float().tolist()
     return scores
+
+
+# --------------------------------------------------------------------------- training
+
+
+def init_reward_model(folder: str | Path, tokenizer, device: str = "cpu"):
+    """A reward model initialised from a causal LM folder (the SFT model): same body, a fresh
+    one-output `score` head. Its pad token id tells it where each padded sequence really ends."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise TutorError(f"No model at {str(folder)!r} to initialise the reward model from.")
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "score.weight newly initialised" is the point, not a warning
+    hf_logging.disable_progress_bar()
+    try:
+        dtype = torch.float32 if device == "cpu" else "auto"
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1, dtype=dtype)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model.to(device)
+
+
+def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", settings: RewardSettings | None = None,
+                 callbacks=None, progress: bool = True, **overrides):
+    """A RewardTrainer with CPU-safe settings (see tutor.trl_config) and one quiet progress bar."""
+    from trl import RewardConfig
+
+    from tutor.progress import quiet_config, quiet_progress
+
+    s = settings or RewardSettings()
+    options = dict(
+        learning_rate=s.learning_rate,
+        num_train_epochs=s.epochs,
+        per_device_train_batch_size=s.batch_size,
+        lr_scheduler_type="cosine",
+        warmup_steps=s.warmup_steps,
+        max_length=s.max_length,
+        seed=s.seed,
+        train_sampling_strategy="group_by_length",
+    )
+    options.update(overrides)
+    args = quiet_config(RewardConfig, output_dir, device, **options)
+    _quiet_datasets()
+    trainer = _grouped_reward_trainer()(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
+    return quiet_progress(trainer, "reward model", show=progress)
+
+
+def _grouped_reward_trainer():
+    """RewardTrainer whose batches hold pairs of similar length (`train_sampling_strategy=
+    "group_by_length"`): random batches of the world's answers are ~55 % padding, grouped ones far
+    less, so an epoch takes about half the time. Transformers' own grouping cannot see the lengths
+    of a preference pair (it looks for `input_ids`), so this subclass hands them over."""
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+    from trl import RewardTrainer
+
+    class GroupedRewardTrainer(RewardTrainer):
+        def _get_train_sampler(self, train_dataset=None):
+            dataset = train_dataset if train_dataset is not None else self.train_dataset
+            if self.args.train_sampling_strategy != "group_by_length":
+                return super()._get_train_sampler(train_dataset)
+            lengths = [max(len(c), len(r)) for c, r in zip(dataset["chosen_ids"], dataset["rejected_ids"], strict=True)]
+            return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps, lengths=lengths)
+
+    return GroupedRewardTrainer
+
+
+def _quiet_datasets() -> None:
+    """Tokenising a few thousand rows takes a blink; its progress bars only add noise."""
+    import datasets
+
+    datasets.disable_progress_bars()
+
+
+@dataclass
+class TrainedReward:
+    """What `train` returns: the model, its tokenizer, the trainer (its log history) and the data."""
+
+    model: object
+    tokenizer: object
+    trainer: object
+    source: str
+    n_train: int
+
+    @property
+    def losses(self) -> list[float]:
+        return [h["loss"] for h in self.trainer.state.log_history if "loss" in h]
+
+
+def train(course, settings: RewardSettings | None = None, data=None, source: str | None = None,
+          start: str | Path | None = None, callbacks=None, progress: bool = True) -> TrainedReward:
+    """Train a reward model from the SFT model on preference pairs.
+
+    data: a TRL preference Dataset; by default `tutor.preferences.preference_data` picks the
+    learner's own labels from notebook 03 when there are enough, else gold-annotator pairs.
+    start: the causal LM to start from (default: the `sft` stage, built if missing).
+    """
+    from tutor.models import load_tokenizer
+    from tutor.preferences import gold_dataset, preference_data
+    from tutor.stages import ensure
+
+    s = settings or RewardSettings.for_course(course)
+    folder = Path(start) if start is not None else ensure(course, "sft", quiet=True)
+    if data is None:
+        if s.label_temperature is None:
+            data, source = preference_data(course, s.n_pairs, persona=s.persona, seed=s.seed)
+        else:
+            data = gold_dataset(s.n_pairs, seed=s.seed, persona=s.persona, temperature=s.label_temperature)
+            source = f"{s.n_pairs} pairs labelled by the gold annotator ({s.persona}, noise T={s.label_temperature})"
+    tokenizer = load_tokenizer(folder)
+    model = init_reward_model(folder, tokenizer, course.device)
+    trainer = make_trainer(model, tokenizer, data, course.model_runs / "reward" / "trainer", course.device, s,
+                           callbacks=callbacks, progress=progress)
+    trainer.train()
+    model = trainer.model.eval()
+    return TrainedReward(model, tokenizer, trainer, source or "the given data", len(data))
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def held_out_pairs(n: int, seed: int = 0) -> list[tuple[str, str, str]]:
+    """(prompt, a, b) pairs on held-out prompts: what the reward model is graded on."""
+    from tutor.world import candidate_pairs
+
+    return candidate_pairs(n, seed=seed, split="test")
+
+
+def evaluate(model, tokenizer, pairs: Sequence[tuple[str, str, str]], annotator, label_seed: int = 1) -> dict:
+    """Score both answers of every held-out pair with the reward model, then `evaluate_scores`."""
+    if not pairs:
+        raise TutorError("evaluate() needs at least one (prompt, a, b) pair.")
+    prompts = [p for p, _, _ in pairs]
+    scores_a = score_texts(model, tokenizer, prompts, [a for _, a, _ in pairs])
+    scores_b = score_texts(model, tokenizer, prompts, [b for _, _, b in pairs])
+    return evaluate_scores(pairs, scores_a, scores_b, annotator, label_seed)
+
+
+def evaluate_scores(pairs, scores_a: Sequence[float], scores_b: Sequence[float], annotator, label_seed: int = 1) -> dict:
+    """How well scores rank (prompt, a, b) pairs for `annotator`, three ways, on the same pairs:
+
+    accuracy: agreement with one draw of the annotator's noisy labels (what a person labelling
+        these pairs would see; a fixed seed gives every model the same draw);
+    expected_accuracy: its expectation over the label noise (no sampling error from the labels);
+    bayes_accuracy: the best any model could expect on these pairs, mean of max(p, 1 − p);
+    gold_agreement: agreement with the noise-free preference (sign of the gold score difference).
+    margins: R(labelled chosen) − R(labelled rejected) for each pair, for a histogram.
+    """
+    import random
+
+    n = len(pairs)
+    if not n or not (n == len(scores_a) == len(scores_b)):
+        raise TutorError(
+            f"evaluate_scores() needs equally many pairs and scores, at least one (got {n} pairs, "
+            f"{len(scores_a)} and {len(scores_b)} scores)."
+        )
+    picks = [int(sa > sb) for sa, sb in zip(scores_a, scores_b, strict=True)]
+    probs = [annotator.prob_first_preferred(p, a, b) for p, a, b in pairs]
+    rng = random.Random(label_seed)
+    labels = [int(rng.random() < q) for q in probs]
+    decided = [(k, q > 0.5) for k, q in zip(picks, probs, strict=True) if q != 0.5]
+    return {
+        "accuracy": sum(k == lab for k, lab in zip(picks, labels, strict=True)) / n,
+        "expected_accuracy": sum(q if k else 1 - q for k, q in zip(picks, probs, strict=True)) / n,
+        "bayes_accuracy": sum(max(q, 1 - q) for q in probs) / n,
+        "gold_agreement": sum((k == 1) == better for k, better in decided) / max(len(decided), 1),
+        "n_eval_pairs": n,
+        "margins": [sa - sb if lab else sb - sa for sa, sb, lab in zip(scores_a, scores_b, labels, strict=True)],
+    }
+
+
+def build_stage(course, where: Path, settings: RewardSettings | None = None, callbacks=None, progress: bool = True) -> dict:
+    """The `reward` stage: train the reward model, save it, measure it on held-out pairs."""
+    from tutor.models import save
+    from tutor.world import GoldAnnotator
+
+    s = settings or RewardSettings.for_course(course)
+    trained = train(course, s, callbacks=callbacks, progress=progress)
+    save(trained.model, trained.tokenizer, where / "model")
+    annotator = GoldAnnotator(s.persona, temperature=s.label_temperature)
+    report = evaluate(trained.model, trained.tokenizer, held_out_pairs(s.n_eval_pairs), annotator)
+    losses = trained.losses
+    return {
+        **{k: v for k, v in report.items() if k != "margins"},
+        "source": trained.source,
+        "n_train_pairs": trained.n_train,
+        "eval_annotator": s.persona,
+        "final_loss": sum(losses[-5:]) / len(losses[-5:]) if losses else None,
+        "losses": losses,
+    }

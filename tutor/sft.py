@@ -7,57 +7,84 @@ loss is on the completion only: the model is graded on its answer, not on re-typ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tutor.errors import TutorError
+from tutor.settings import TINY
 
 
 @dataclass
 class SFTSettings:
-    """Defaults for the tiny model on a 2-core CPU (FAST mode shrinks them)."""
+    """Defaults for the tiny model on a 2-core CPU (FAST mode shrinks them).
+
+    Measured: the loss plateaus after ~30 steps, but answering the *asked* concept on held-out
+    phrasings keeps improving to ~125 steps of 16 (85-90 % after 1,000 examples, 92 % after 2,000).
+    """
 
     n_examples: int = 2000
-    epochs: float = 2.0
-    learning_rate: float = 1e-3  # tiny models need far more than TRL's 2e-5
-    batch_size: int = 32
+    epochs: float = 1.0
+    learning_rate: float = 2e-3  # tiny models need far more than TRL's 2e-5
+    batch_size: int = 16
+    warmup_steps: int = 10
     max_length: int = 256
     seed: int = 0
 
     @classmethod
-    def for_mode(cls, fast: bool) -> SFTSettings:
-        return cls(n_examples=400, epochs=1.0) if fast else cls()
+    def for_course(cls, course) -> SFTSettings:
+        settings = cls(n_examples=400) if course.fast else cls()
+        if course.model != TINY:  # a real pretrained model: the usual small fine-tuning rate
+            settings = replace(settings, learning_rate=2e-5, batch_size=8, max_length=512)
+        return settings
 
 
-def check_sft_rows(rows: list[dict]) -> None:
+def _text(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return " ".join(str(m.get("content", "")) for m in value if isinstance(m, dict))
+    return ""
+
+
+def check_sft_rows(rows) -> list[dict]:
     """Every row needs a non-empty `prompt` and `completion` (strings or chat messages)."""
+    rows = list(rows)
     if not rows:
         raise TutorError("The SFT dataset is empty; it needs rows with 'prompt' and 'completion'.")
     for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise TutorError(f"SFT row {i} is a {type(row).__name__}, not a dict with 'prompt' and 'completion'.")
         for field in ("prompt", "completion"):
             if field not in row:
                 raise TutorError(f"SFT row {i} has no {field!r} field; each row needs 'prompt' and 'completion'.")
-            value = row[field]
-            text = value if isinstance(value, str) else " ".join(m.get("content", "") for m in value)
-            if not text.strip():
+            if not isinstance(row[field], str | list):
+                raise TutorError(
+                    f"SFT row {i} has a {type(row[field]).__name__} as {field!r}; use a string or a list of chat messages."
+                )
+            if not _text(row[field]).strip():
                 raise TutorError(f"SFT row {i} has an empty {field!r}; remove the row or fill it in.")
+    return rows
+
+
+def as_conversational(prompt: str, completion: str) -> dict:
+    return {
+        "prompt": [{"role": "user", "content": prompt}],
+        "completion": [{"role": "assistant", "content": completion}],
+    }
+
+
+def to_dataset(rows):
+    """Checked rows as a `datasets.Dataset` (bad rows raise a TutorError naming row and field)."""
+    from datasets import Dataset
+
+    return Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in check_sft_rows(rows)])
 
 
 def sft_dataset(n: int = 2000, seed: int = 0, split: str = "train"):
     """The world's prompt → ideal answer pairs as a conversational `datasets.Dataset`."""
-    from datasets import Dataset
-
     from tutor.world import sft_examples
 
-    rows = [
-        {
-            "prompt": [{"role": "user", "content": ex["prompt"]}],
-            "completion": [{"role": "assistant", "content": ex["completion"]}],
-        }
-        for ex in sft_examples(n, seed=seed, split=split)
-    ]
-    check_sft_rows(rows)
-    return Dataset.from_list(rows)
+    return to_dataset([as_conversational(ex["prompt"], ex["completion"]) for ex in sft_examples(n, seed=seed, split=split)])
 
 
 def completion_loss(logits, labels):
@@ -75,47 +102,84 @@ def completion_loss(logits, labels):
     return -(token_logps * mask).sum() / mask.sum().clamp(min=1)
 
 
-def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", settings: SFTSettings | None = None, callbacks=None, **overrides):
-    """An SFTTrainer with CPU-safe settings (see tutor.trl_config) and completion-only loss."""
+def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", settings: SFTSettings | None = None,
+                 callbacks=None, progress: bool = True, **overrides):
+    """An SFTTrainer with CPU-safe settings (see tutor.trl_config), completion-only loss and one
+    quiet progress bar. `overrides` go to SFTConfig."""
+    import datasets
     from trl import SFTConfig, SFTTrainer
 
-    from tutor.trl_config import common_args
+    from tutor.progress import quiet_config, quiet_progress
 
     s = settings or SFTSettings()
-    args = SFTConfig(
-        **common_args(
-            output_dir,
-            device,
-            learning_rate=s.learning_rate,
-            num_train_epochs=s.epochs,
-            per_device_train_batch_size=s.batch_size,
-            lr_scheduler_type="cosine",
-            warmup_steps=10,
-            max_length=s.max_length,
-            completion_only_loss=True,
-            seed=s.seed,
-            **overrides,
-        )
+    options = dict(
+        learning_rate=s.learning_rate,
+        num_train_epochs=s.epochs,
+        per_device_train_batch_size=s.batch_size,
+        lr_scheduler_type="cosine",
+        warmup_steps=s.warmup_steps,
+        max_length=s.max_length,
+        completion_only_loss=True,
+        seed=s.seed,
+        train_sampling_strategy="group_by_length",  # batches of similar length: far less padding
     )
-    return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
+    options.update(overrides)
+    args = quiet_config(SFTConfig, output_dir, device, **options)
+    datasets.disable_progress_bars()  # tokenising a few thousand rows: a bar would only add noise
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
+    return quiet_progress(trainer, "SFT", show=progress)
 
 
-def build_stage(course, where: Path) -> dict:
-    """The `sft` stage: fine-tune the base model, save it, measure it on held-out prompts."""
-    from tutor.evaluate import eval_prompts, sample_eval, summarize
-    from tutor.models import load_causal_lm, load_tokenizer, save
-    from tutor.stages import model_folder, save_samples
-    from tutor.world import GoldAnnotator
+@dataclass
+class TrainedSFT:
+    """What `train` returns: the model, its tokenizer and the trainer (its log history)."""
 
+    model: object
+    tokenizer: object
+    trainer: object
+
+    @property
+    def losses(self) -> list[float]:
+        return [h["loss"] for h in self.trainer.state.log_history if "loss" in h]
+
+
+def train(course, settings: SFTSettings | None = None, dataset=None, callbacks=None, progress: bool = True) -> TrainedSFT:
+    """Fine-tune the course's base model on prompt → answer pairs (the world's, by default)."""
+    from tutor.models import load_causal_lm, load_tokenizer
+    from tutor.stages import model_folder
+
+    s = settings or SFTSettings.for_course(course)
     base = model_folder(course, "base")
     tokenizer = load_tokenizer(base)
     model = load_causal_lm(base, course.device)
-    settings = SFTSettings.for_mode(course.fast)
-    trainer = make_trainer(model, tokenizer, sft_dataset(settings.n_examples, settings.seed), where / "trainer", course.device, settings)
+    if dataset is None:
+        dataset = sft_dataset(s.n_examples, s.seed)
+    trainer = make_trainer(model, tokenizer, dataset, course.model_runs / "sft" / "trainer", course.device, s,
+                           callbacks=callbacks, progress=progress)
     trainer.train()
-    model = trainer.model.eval()
-    save(model, tokenizer, where / "model")
-    samples = sample_eval(model, tokenizer, eval_prompts(course.fast))
+    return TrainedSFT(trainer.model.eval(), tokenizer, trainer)
+
+
+def build_stage(course, where: Path, settings: SFTSettings | None = None, callbacks=None, progress: bool = True) -> dict:
+    """The `sft` stage: fine-tune the base model, save it, measure it on held-out prompts.
+
+    callbacks: transformers TrainerCallbacks (e.g. a live loss plot) for notebook 02.
+    """
+    from tutor.evaluate import eval_prompts, sample_eval, summarize
+    from tutor.models import save
+    from tutor.stages import save_samples
+    from tutor.world import GoldAnnotator
+
+    s = settings or SFTSettings.for_course(course)
+    trained = train(course, s, callbacks=callbacks, progress=progress)
+    save(trained.model, trained.tokenizer, where / "model")
+    samples = sample_eval(trained.model, trained.tokenizer, eval_prompts(course.fast))
     save_samples(where, samples)
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {**summarize(samples, GoldAnnotator("riley")), "final_loss": losses[-1] if losses else None}
+    losses = trained.losses
+    return {
+        **summarize(samples, GoldAnnotator("riley")),
+        "n_examples": s.n_examples,
+        "steps": trained.trainer.state.global_step,
+        "final_loss": sum(losses[-5:]) / len(losses[-5:]) if losses else None,
+        "losses": losses,
+    }

@@ -106,15 +106,19 @@ def ensure(course: Course, name: str, quiet: bool = False) -> Path:
     return model_folder(course, name)
 
 
-def build(course: Course, name: str) -> dict:
-    """Run stage `name` now (its prerequisites must exist) and save its metrics record."""
+def build(course: Course, name: str, **options) -> dict:
+    """Run stage `name` now (its prerequisites must exist) and save its metrics record.
+
+    `options` go to the stage's builder, e.g. ``build(course, "sft", callbacks=[plot.callback()])``
+    lets a notebook watch the training that produces the saved stage.
+    """
     stage = check_stage(name)
     module, func = stage.builder.split(":")
     builder = getattr(importlib.import_module(module), func)
     where = folder(course, name)
     where.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    metrics = builder(course, where)
+    metrics = builder(course, where, **options)
     record = {
         "stage": name,
         "fast": course.fast,

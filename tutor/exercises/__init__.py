@@ -55,6 +55,12 @@ REGISTRY: dict[str, Exercise] = {}
 
 
 def register(exercise: Exercise) -> Exercise:
+    """Add an exercise; a name already taken by another module's exercise is an error, not a swap."""
+    known = REGISTRY.get(exercise.name)
+    if known is not None and known.reference.__module__ != exercise.reference.__module__:
+        raise TutorError(
+            f"Exercise name {exercise.name!r} is already registered by {known.reference.__module__}; pick another name."
+        )
     REGISTRY[exercise.name] = exercise
     return exercise
 
@@ -112,8 +118,14 @@ def check(name: str, fn: Callable, seed: int = 0, quiet: bool = False) -> Result
         expected = ex.reference(**_clone(inputs))
         try:
             got = fn(**_clone(inputs))
+        except NotImplementedError:
+            result = Result(name, False, "not written yet: replace `raise NotImplementedError` with your code.")
+            break
         except Exception as exc:  # noqa: BLE001 - report the learner's error in one line
             result = Result(name, False, f"your function raised {type(exc).__name__}: {exc}")
+            break
+        if got is None:
+            result = Result(name, False, "your function returned None: did you forget the `return`?")
             break
         if _same(got, expected, ex.atol, ex.rtol):
             continue
@@ -127,13 +139,21 @@ def check(name: str, fn: Callable, seed: int = 0, quiet: bool = False) -> Result
         result = Result(name, False, message + (f" Hint: {hint}" if hint else " Re-read the formula in the text above."))
         break
     if not quiet:
-        try:
-            from IPython.display import Markdown, display
-
-            display(Markdown(result._repr_markdown_()))
-        except ImportError:  # pragma: no cover
-            print(repr(result))
+        _show(result)
     return result
+
+
+def _show(result: Result) -> None:
+    """Markdown in a notebook, one plain line in a terminal or script."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # pragma: no cover - IPython is a dependency, but scripts may lack it
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(Markdown(result._repr_markdown_()))
+    else:
+        print(repr(result))
 
 
 def _clone(inputs: dict) -> dict:
