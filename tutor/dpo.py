@@ -19,7 +19,7 @@ from pathlib import Path
 from tutor.errors import TutorError
 
 # TRL's names for the pairwise losses the course compares (all share DPO's data and reference).
-LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
+LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust", "sigmoid_norm")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class DPOSettings:
     max_length: int = 256
     persona: str = "riley"
     data: str = "gold"
+    use_learner_labels: bool = True  # notebook 03's labels, when there are enough, replace the annotator's
+    answers_per_prompt: int = 2  # on-policy data: answers the annotator ranks per prompt (pair = best, worst)
     seed: int = 0
 
     @classmethod
@@ -252,15 +254,17 @@ def check_pairs(dataset, tokenizer, max_length: int) -> None:
 # Training through TRL
 
 
-def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str = "cpu", settings: DPOSettings | None = None, callbacks=None, **overrides):
+def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str = "cpu", settings: DPOSettings | None = None,
+                 callbacks=None, progress: bool = True, **overrides):
     """A TRL DPOTrainer with CPU-safe settings and the SFT model passed explicitly as reference.
 
     Without `ref_model`, TRL reloads the reference from `model.config._name_or_path`, which for an
     in-memory model is the wrong checkpoint or nothing at all.
     """
+    import datasets
     from trl import DPOConfig, DPOTrainer
 
-    from tutor.trl_config import common_args
+    from tutor.progress import quiet_config, quiet_progress
 
     s = (settings or DPOSettings()).check()
     if ref_model is None:
@@ -270,31 +274,31 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
     check_same_vocabulary(model, ref_model, tokenizer)
     max_length = context_limit(model, s.max_length)
     check_pairs(dataset, tokenizer, max_length)
-    args = DPOConfig(
-        **common_args(
-            output_dir,
-            device,
-            learning_rate=s.learning_rate,
-            num_train_epochs=s.epochs,
-            per_device_train_batch_size=s.batch_size,
-            lr_scheduler_type="cosine",
-            warmup_steps=5,
-            beta=s.beta,
-            loss_type=[s.loss_type] + (["sft"] if s.sft_weight > 0 else []),
-            loss_weights=[1.0, s.sft_weight] if s.sft_weight > 0 else None,
-            label_smoothing=s.label_smoothing,
-            max_length=max_length,
-            precompute_ref_log_probs=True,  # the reference is frozen: score it once, not every step
-            precompute_ref_batch_size=64,
-            seed=s.seed,
-            data_seed=s.seed,
-            **overrides,
-        )
+    args = quiet_config(
+        DPOConfig,
+        output_dir,
+        device,
+        learning_rate=s.learning_rate,
+        num_train_epochs=s.epochs,
+        per_device_train_batch_size=s.batch_size,
+        lr_scheduler_type="cosine",
+        warmup_steps=5,
+        beta=s.beta,
+        loss_type=[s.loss_type] + (["sft"] if s.sft_weight > 0 else []),
+        loss_weights=[1.0, s.sft_weight] if s.sft_weight > 0 else None,
+        label_smoothing=s.label_smoothing,
+        max_length=max_length,
+        precompute_ref_log_probs=True,  # the reference is frozen: score it once, not every step
+        precompute_ref_batch_size=64,
+        seed=s.seed,
+        data_seed=s.seed,
+        **overrides,
     )
+    datasets.disable_progress_bars()  # tokenising and scoring a few thousand rows: bars are noise
     trainer = DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
     if s.reference_free:
         _make_reference_free(trainer)
-    return trainer
+    return quiet_progress(trainer, "DPO", show=progress)
 
 
 def _make_reference_free(trainer) -> None:
@@ -306,27 +310,43 @@ def _make_reference_free(trainer) -> None:
     trainer.train_dataset = ds
 
 
-def on_policy_pairs(model, tokenizer, n: int, persona="riley", seed: int = 0, split: str = "train"):
-    """`n` pairs of the SFT model's own answers to the same prompt, labelled by the gold annotator:
-    data that looks like what the model actually writes."""
+def rank_by_labels(judge, prompt: str, answers: Sequence[str], rng) -> list[int]:
+    """Order answers worst → best by how many of the judge's (noisy) pairwise comparisons each won,
+    as InstructGPT's labellers ranked several answers at once; ties are broken at random."""
+    import itertools
+
+    wins = [0] * len(answers)
+    for i, j in itertools.combinations(range(len(answers)), 2):
+        wins[i if judge.label(prompt, answers[i], answers[j]) else j] += 1
+    return sorted(range(len(answers)), key=lambda i: (wins[i], rng.random()))
+
+
+def on_policy_pairs(model, tokenizer, n: int, persona="riley", seed: int = 0, k: int = 2, split: str = "train"):
+    """`n` pairs made of the SFT model's own answers, labelled by the gold annotator: data that looks
+    like what the model actually writes. With k > 2 the annotator compares k answers to a prompt
+    pairwise and the pair is (most wins, fewest wins): more labels per pair, far fewer flipped pairs."""
     import random
 
     from tutor.generation import sample
     from tutor.preferences import as_conversational, to_dataset
     from tutor.world import GoldAnnotator, prompts_for
 
+    if k < 2:
+        raise TutorError(f"on_policy_pairs needs k ≥ 2 answers per prompt, got {k}.")
     rng = random.Random(seed)
     prompts = [p.text for p in prompts_for(split)]
-    chosen_prompts = [rng.choice(prompts) for _ in range(n)]
-    a = sample(model, tokenizer, chosen_prompts, seed=seed * 2 + 1)
-    b = sample(model, tokenizer, chosen_prompts, seed=seed * 2 + 2)
+    asked = [rng.choice(prompts) for _ in range(n)]
+    answers = [sample(model, tokenizer, asked, seed=seed * 100 + i + 1).texts for i in range(k)]
     judge = GoldAnnotator(persona, seed=seed)
     rows = []
-    for p, x, y in zip(chosen_prompts, a.texts, b.texts, strict=True):
-        if not x.strip() or not y.strip() or x == y:
+    for row, prompt in enumerate(asked):
+        texts = [answers[i][row] for i in range(k)]
+        if len(set(texts)) < 2 or not all(t.strip() for t in texts):
             continue
-        first = judge.label(p, x, y)
-        rows.append(as_conversational(p, x, y) if first else as_conversational(p, y, x))
+        order = rank_by_labels(judge, prompt, texts, rng)
+        best, worst = texts[order[-1]], texts[order[0]]
+        if best != worst:
+            rows.append(as_conversational(prompt, best, worst))
     return to_dataset(rows)
 
 
@@ -344,17 +364,23 @@ class DPORun:
     n_pairs: int
 
 
-def training_data(course, settings: DPOSettings, model=None, tokenizer=None):
-    """(dataset, description) for `settings.data`."""
-    from tutor.preferences import preference_data
+def training_data(course, settings: DPOSettings, model=None, tokenizer=None, use_learner_labels: bool | None = None):
+    """(dataset, description) for `settings.data`; the learner's notebook-03 labels (pairs of SFT
+    answers too) take the place of either source when there are enough of them."""
+    from tutor.preferences import learner_dataset, preference_data
 
+    if use_learner_labels is None:
+        use_learner_labels = settings.use_learner_labels
     if settings.data == "on_policy":
-        data = on_policy_pairs(model, tokenizer, settings.n_pairs, settings.persona, settings.seed)
+        mine = learner_dataset(course.runs) if use_learner_labels else None
+        if mine is not None:
+            return mine, f"your {len(mine)} labels from notebook 03"
+        data = on_policy_pairs(model, tokenizer, settings.n_pairs, settings.persona, settings.seed, settings.answers_per_prompt)
         return data, f"{len(data)} pairs of the SFT model's own answers labelled by the gold annotator ({settings.persona})"
-    return preference_data(course, settings.n_pairs, settings.persona, seed=settings.seed)
+    return preference_data(course, settings.n_pairs, settings.persona, use_learner_labels, settings.seed)
 
 
-def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=None, output_dir=None) -> DPORun:
+def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=None, output_dir=None, progress: bool = True) -> DPORun:
     """Fine-tune the SFT model with DPO on `dataset` (default: `training_data`)."""
     from tutor.models import load_causal_lm, load_tokenizer
     from tutor.settings import seed_everything
@@ -372,10 +398,10 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
         source = f"{len(dataset)} given pairs"
     start = time.perf_counter()
     out = output_dir or (course.model_runs / "dpo-scratch")
-    trainer = make_trainer(model, ref_model, tokenizer, dataset, out, course.device, s, callbacks)
+    trainer = make_trainer(model, ref_model, tokenizer, dataset, out, course.device, s, callbacks, progress)
     trainer.train()
     seconds = time.perf_counter() - start
-    return DPORun(trainer.model.eval(), ref_model, tokenizer, list(trainer.state.log_history), s, source, seconds, len(dataset))
+    return DPORun(trainer.model.eval(), ref_model, tokenizer, list(trainer.state.log_history), s, source, seconds, len(trainer.train_dataset))
 
 
 def evaluate(course, run: DPORun, samples=None) -> dict:
@@ -405,20 +431,71 @@ def evaluate(course, run: DPORun, samples=None) -> dict:
         "final_margin": last.get("rewards/margins"),
         "final_accuracy": last.get("rewards/accuracies"),
         "settings": asdict(run.settings),
+        "history": [{k: v for k, v in h.items() if isinstance(v, int | float)} for h in run.history],
     }
 
 
-def build_stage(course, where: Path) -> dict:
-    """The `dpo` stage: DPO on the SFT model, saved, measured against SFT on held-out prompts."""
+def build_stage(course, where: Path, settings: DPOSettings | None = None, callbacks=None, progress: bool = True) -> dict:
+    """The `dpo` stage: DPO on the SFT model, saved, measured against SFT on held-out prompts.
+    `callbacks` (e.g. a LivePlot's) let a notebook watch the training that makes the saved stage."""
     from tutor.evaluate import eval_prompts, sample_eval
     from tutor.models import save
     from tutor.stages import save_samples
 
-    run = train(course, output_dir=where / "trainer")
+    run = train(course, settings, callbacks=callbacks, output_dir=where / "trainer", progress=progress)
     save(run.model, run.tokenizer, where / "model")
     samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast))
     save_samples(where, samples)
     return evaluate(course, run, samples)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Small comparable runs (the notebook's sweeps)
+
+
+@dataclass
+class SweepSetup:
+    """Small DPO runs that are comparable: same pairs, same steps, same held-out prompts (one answer
+    per prompt), each measured against the SFT model's saved answers to those prompts."""
+
+    pairs: object
+    prompts: list[str]
+    baseline: list[str]
+
+    @classmethod
+    def for_course(cls, course, pairs, n_pairs: int | None = None) -> SweepSetup:
+        from tutor.stages import load_samples
+
+        n = min(len(pairs), n_pairs or (64 if course.fast else 256))
+        sft = load_samples(course, "sft")
+        k = 2 if course.fast else 4  # eval_prompts repeats each held-out prompt k times in a row
+        keep = range(0, len(sft), k)
+        return cls(pairs.select(range(n)), [sft.prompts[i] for i in keep], [sft.texts[i] for i in keep])
+
+    def run(self, course, settings: DPOSettings, dataset=None, callbacks=None, **changes) -> dict:
+        """Train from SFT with `settings` (+ `changes`) on the sweep's pairs; measure on its prompts."""
+        from tutor.evaluate import sample_eval, win_rate
+        from tutor.world import GoldAnnotator, profile_table
+
+        s = replace(settings, **changes)
+        data = self.pairs if dataset is None else dataset
+        run = train(course, s, dataset=data, callbacks=callbacks, progress=False)
+        samples = sample_eval(run.model, run.tokenizer, self.prompts)
+        judge = GoldAnnotator(s.persona)
+        kl = sequence_kl(run.model, run.ref_model, run.tokenizer, samples)
+        profile = profile_table(samples.texts, samples.prompts)
+        return {
+            "win-rate vs SFT": win_rate(judge, samples.prompts, samples.texts, self.baseline),
+            "KL to SFT": sum(kl) / len(kl),
+            "gold": sum(judge.scores(samples.prompts, samples.texts)) / len(samples),
+            "on-topic": profile["on_topic"],
+            "words": profile["words"],
+            "seconds": run.seconds,
+        }
+
+    def run_simpo(self, course, settings: DPOSettings, beta: float = 2.0, **changes) -> dict:
+        """A SimPO-like contrast (margin γ = 0): no reference, per-token average log-probs."""
+        return self.run(course, settings, reference_free=True, loss_type="sigmoid_norm", beta=beta, **changes)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -432,90 +509,8 @@ TRAINING_PANELS = {
 }
 
 
-def make_plot(panels: dict | None = None, title: str = "DPO"):
-    """`tutor.plots.LivePlot` (curves drawn while training runs) where it is installed; otherwise a
-    stand-in with the same calls that draws one figure when it is closed."""
-    panels = panels or TRAINING_PANELS
-    try:
-        from tutor.plots import LivePlot
-    except ImportError:  # TODO(plots): drop this fallback once tutor.plots is on main
-        return FigureAtEnd(panels, title)
-    return LivePlot(panels, title=title, smoothing=0.6)
+def make_plot(panels: dict | None = None, title: str = "DPO", **options):
+    """A LivePlot of DPO's training metrics (TRL's names), drawn while training runs."""
+    from tutor.plots import LivePlot
 
-
-class FigureAtEnd:
-    """LivePlot's interface (log, callback, new_run, sweep, close, history, runs), drawn once at close."""
-
-    def __init__(self, panels: dict, title: str = ""):
-        self.panels, self.title = panels, title
-        self.runs: dict[str, dict[str, list]] = {"run": {}}
-        self._run = "run"
-        self.closed = False
-
-    @property
-    def history(self) -> dict[str, list]:
-        return self.runs[self._run]
-
-    def log(self, step, metrics=None, /, **more) -> None:
-        wanted = {m for names in self.panels.values() for m in names}
-        for key, value in {**(metrics or {}), **more}.items():
-            if key in wanted and isinstance(value, int | float):
-                self.history.setdefault(key, []).append((step, float(value)))
-
-    def new_run(self, name: str) -> None:
-        if self.runs.get(self._run) == {}:
-            del self.runs[self._run]
-        self._run = str(name)
-        self.runs[self._run] = {}
-
-    def sweep(self, name: str, values):
-        for value in values:
-            self.new_run(f"{name}={value}")
-            yield value
-
-    def callback(self):
-        from transformers import TrainerCallback
-
-        plot = self
-
-        class _Log(TrainerCallback):
-            def on_log(self, args, state, control, logs=None, **kwargs):
-                plot.log(state.global_step, logs or {})
-
-        return _Log()
-
-    def figure(self):
-        import plotly.graph_objects as go
-        from plotly.subplots import make_subplots
-
-        names = list(self.panels)
-        fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
-        colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
-        for r, (run, hist) in enumerate(self.runs.items()):
-            for c, panel in enumerate(names):
-                for k, metric in enumerate(self.panels[panel]):
-                    points = hist.get(metric, [])
-                    label = metric if len(self.runs) == 1 else f"{run} · {metric}"
-                    fig.add_trace(
-                        go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], name=label, mode="lines",
-                                   line=dict(color=colors[(r + k) % len(colors)], dash="solid" if k == 0 else "dot")),
-                        row=1, col=c + 1,
-                    )
-        fig.update_layout(title=self.title, height=320, width=max(600, 300 * len(names)), margin=dict(t=60, b=30))
-        return fig
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            try:
-                from IPython.display import display
-
-                display(self.figure())
-            except ImportError:  # pragma: no cover
-                pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    return LivePlot(panels or TRAINING_PANELS, title=title, **options)
