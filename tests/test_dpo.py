@@ -40,7 +40,7 @@ def _texts(value):
 def test_twin_matches_trl_loss_and_logged_rewards(policy, ref_model, tokenizer, tmp_path):
     data = gold_dataset(24, seed=3)
     beta = 0.3
-    settings = dpo.DPOSettings(batch_size=len(data), beta=beta, learning_rate=1e-9)
+    settings = dpo.DPOSettings(batch_size=len(data), beta=beta, learning_rate=1e-9, sft_weight=0.0)
     before = copy.deepcopy(policy)
     trainer = dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path, settings=settings, max_steps=1, disable_tqdm=True)
     trainer.train()
@@ -49,10 +49,10 @@ def test_twin_matches_trl_loss_and_logged_rewards(policy, ref_model, tokenizer, 
     prompts = [_texts(r["prompt"]) for r in data]
     chosen = [_texts(r["chosen"]) for r in data]
     rejected = [_texts(r["rejected"]) for r in data]
-    pc = dpo.response_logps(before, tokenizer, prompts, chosen)
-    pr = dpo.response_logps(before, tokenizer, prompts, rejected)
-    rc = dpo.response_logps(ref_model, tokenizer, prompts, chosen)
-    rr = dpo.response_logps(ref_model, tokenizer, prompts, rejected)
+    pc = dpo.response_logps(before, tokenizer, prompts, chosen, max_length=256)
+    pr = dpo.response_logps(before, tokenizer, prompts, rejected, max_length=256)
+    rc = dpo.response_logps(ref_model, tokenizer, prompts, chosen, max_length=256)
+    rr = dpo.response_logps(ref_model, tokenizer, prompts, rejected, max_length=256)
     loss, chosen_rewards, rejected_rewards = dpo.dpo_loss(pc, pr, rc, rr, beta)
 
     assert abs(chosen_rewards - rejected_rewards).max() > 0.05, "policy and reference barely differ: a weak test"
@@ -62,6 +62,29 @@ def test_twin_matches_trl_loss_and_logged_rewards(policy, ref_model, tokenizer, 
     assert logged["rewards/margins"] == pytest.approx((chosen_rewards - rejected_rewards).mean().item(), abs=1e-4)
     assert logged["rewards/accuracies"] == pytest.approx((chosen_rewards > rejected_rewards).float().mean().item())
     assert logged["logps/chosen"] == pytest.approx(pc.mean().item(), abs=1e-3)
+
+
+def test_twin_with_the_sft_term_matches_trl(policy, ref_model, tokenizer, tmp_path):
+    """RPO: DPO's loss + w · (mean NLL per token of the chosen answers), as TRL's ["sigmoid", "sft"]."""
+    data = gold_dataset(16, seed=5)  # holds a pair over DPO's 256 tokens: TRL cuts it, so must the twin
+    beta, weight = 0.2, 0.7
+    settings = dpo.DPOSettings(batch_size=len(data), beta=beta, learning_rate=1e-9, sft_weight=weight)
+    before = copy.deepcopy(policy)
+    trainer = dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path, settings=settings, max_steps=1, progress=False)
+    trainer.train()
+    logged = next(h for h in trainer.state.log_history if "rewards/margins" in h)
+
+    prompts = [_texts(r["prompt"]) for r in data]
+    chosen = [_texts(r["chosen"]) for r in data]
+    rejected = [_texts(r["rejected"]) for r in data]
+    pc = dpo.response_logps(before, tokenizer, prompts, chosen, max_length=256)
+    pr = dpo.response_logps(before, tokenizer, prompts, rejected, max_length=256)
+    rc = dpo.response_logps(ref_model, tokenizer, prompts, chosen, max_length=256)
+    rr = dpo.response_logps(ref_model, tokenizer, prompts, rejected, max_length=256)
+    loss, _, _ = dpo.dpo_loss(pc, pr, rc, rr, beta)
+    tokens = sum(len(ids) for _, ids in dpo.encode_pairs(tokenizer, prompts, chosen, max_length=256))
+    nll = -pc.sum().item() / tokens
+    assert logged["loss"] == pytest.approx(loss.item() + weight * nll, abs=1e-4)
 
 
 def test_reference_free_variant_drops_the_reference(policy, ref_model, tokenizer, tmp_path):
