@@ -362,6 +362,20 @@ def on_policy_pairs(model, tokenizer, n: int, persona="riley", seed: int = 0, k:
     return to_dataset(rows)
 
 
+def label_quality(pairs, persona="riley") -> float:
+    """Share of pairs whose `chosen` answer the persona's noiseless score really rates higher: how
+    much of the training signal points the right way (the simulated world lets us look)."""
+    from tutor.preferences import _text
+    from tutor.world import GoldAnnotator
+
+    judge = GoldAnnotator(persona)
+    rows = list(pairs)
+    if not rows:
+        raise TutorError("label_quality() needs at least one pair.")
+    better = sum(judge.score(_text(r["prompt"]), _text(r["chosen"])) > judge.score(_text(r["prompt"]), _text(r["rejected"])) for r in rows)
+    return better / len(rows)
+
+
 @dataclass
 class DPORun:
     """A trained DPO model with what is needed to measure it."""
