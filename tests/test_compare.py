@@ -1,0 +1,111 @@
+"""PPO vs DPO comparison helpers: code counting, the change axes, seed statistics, the table."""
+
+import random
+
+import pytest
+
+from tutor import TutorError, compare
+from tutor.generation import Samples
+from tutor.world import Style, compose, parse_prompt
+
+
+def test_code_lines_skips_blanks_comments_and_docstrings(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(
+        '"""Module docstring\nover two lines."""\n\n'
+        "import os  # a comment\n"
+        "# a whole-line comment\n"
+        "def f(x):\n"
+        '    """Doc."""\n'
+        "    y = (x +\n"
+        "         1)\n"
+        "    return y\n"
+    )
+    assert compare.code_lines(path) == 5  # import, def, two lines of y = ..., return
+
+
+def test_implementation_lines_counts_our_dpo_module_and_trl():
+    lines = compare.implementation_lines()
+    assert lines["dpo"]["ours"] > 50
+    assert lines["dpo"]["library"] > lines["dpo"]["ours"]
+
+
+def _answers(prompts, style):
+    rng = random.Random(0)
+    return [compose(parse_prompt(p), style, rng) for p in prompts]
+
+
+PROMPTS = ["Explain convexity for a quant.", "I am new to investing. What is duration?", "Explain convexity."]
+
+
+def test_changes_reads_the_styles_back():
+    polite_fit = [
+        compose(parse_prompt(PROMPTS[0]), Style("polite", "concise", "quant"), random.Random(1)),
+        compose(parse_prompt(PROMPTS[1]), Style("polite", "concise", "retail"), random.Random(1)),
+        compose(parse_prompt(PROMPTS[2]), Style("polite", "concise", "retail"), random.Random(1)),
+    ]
+    rude_misfit = [
+        compose(parse_prompt(PROMPTS[0]), Style("rude", "verbose", "retail"), random.Random(1)),
+        compose(parse_prompt(PROMPTS[1]), Style("rude", "verbose", "quant"), random.Random(1)),
+        compose(parse_prompt(PROMPTS[2]), Style("rude", "verbose", "quant"), random.Random(1)),
+    ]
+    good, bad = compare.changes(PROMPTS, polite_fit), compare.changes(PROMPTS, rude_misfit)
+    assert good["audience fit"] > 0.5 > -0.5 > bad["audience fit"]
+    assert good["politeness"] > 0 > bad["politeness"]
+    assert good["conciseness"] > bad["conciseness"]
+    assert good["on topic"] == 1.0 and good["correctness"] == 1.0
+    assert set(good) == set(compare.CHANGE_AXES)
+
+
+def test_persona_table_shows_each_persona_prefers_its_own_style():
+    riley_style = Samples(PROMPTS, _answers(PROMPTS, Style("polite", "concise", "retail")), [True] * 3)
+    quinn_style = Samples(PROMPTS, _answers(PROMPTS, Style("curt", "verbose", "quant")), [True] * 3)
+    table = compare.persona_table({"riley-like": riley_style, "quinn-like": quinn_style})
+    assert table.loc["riley-like", "Riley's score"] > table.loc["quinn-like", "Riley's score"]
+    assert table.loc["quinn-like", "Quinn's score"] > table.loc["riley-like", "Quinn's score"]
+
+
+def _record(method, seed, win, kl, seconds, rss=None):
+    return {"method": method, "seed": seed, "seconds": seconds, "peak_rss_mb": rss,
+            "metrics": {"gold_win_rate_vs_sft": win, "kl": kl, "episodes": 960,
+                        "parameters": {"policy": 10, "reference": 10, "reward": 10, "value": 10}}}
+
+
+def test_summarise_gives_mean_and_sample_spread():
+    s = compare.summarise([_record("dpo", i, w, 1.0, 10.0 + i, 500) for i, w in enumerate([0.6, 0.7, 0.8])])
+    assert s["win"] == pytest.approx(0.7) and s["win_sd"] == pytest.approx(0.1)
+    assert s["win_range"] == (0.6, 0.8) and s["seconds"] == pytest.approx(11.0) and s["peak_rss_mb"] == 500
+    with pytest.raises(TutorError):
+        compare.summarise([])
+
+
+def test_comparison_table_fills_every_row_for_both_methods():
+    dpo = [_record("dpo", i, 0.7 + 0.01 * i, 2.0, 30.0, 600) for i in range(3)]
+    ppo = [_record("ppo", i, 0.6 + 0.05 * i, 4.0, 90.0, 900) for i in range(3)]
+    reward = {"seconds": 20.0, "metrics": {"accuracy": 0.8}}
+    table = compare.comparison_table(ppo, dpo, reward)
+    assert list(table.columns) == ["PPO (RLHF)", "DPO"]
+    for row in ("reward model", "RL loop", "stability (win-rate across seeds)", "compute cost (wall time)",
+                "implementation (lines of code)", "models in memory", "gold win-rate over SFT", "KL to SFT (nats per answer)"):
+        assert row in table.index and all(isinstance(v, str) and v for v in table.loc[row])
+    assert "65% ± 5% over 3 seeds" in table.loc["stability (win-rate across seeds)", "PPO (RLHF)"]
+    assert "900 MB" in table.loc["peak memory (training process)", "PPO (RLHF)"]
+    assert "4:" in table.loc["models in memory", "PPO (RLHF)"] and "2:" in table.loc["models in memory", "DPO"]
+    only_dpo = compare.comparison_table(None, dpo)
+    assert list(only_dpo.columns) == ["DPO"]
+
+
+def test_unknown_method_is_a_clear_error(tmp_path, monkeypatch):
+    import tutor
+
+    monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
+    course = tutor.setup(FAST=True, quiet=True)
+    with pytest.raises(TutorError, match="Unknown method 'grpo'"):
+        compare.seed_run(course, "grpo")
+
+
+def test_changes_figure_has_one_bar_group_per_model():
+    rows = {"A": dict.fromkeys(compare.CHANGE_AXES, 0.5), "B": dict.fromkeys(compare.CHANGE_AXES, -0.5)}
+    fig = compare.changes_figure(rows)
+    assert [t.name for t in fig.data] == ["A", "B"]
+    assert list(fig.data[0].x) == list(compare.CHANGE_AXES)

@@ -1,0 +1,159 @@
+"""DPO: the from-scratch twin equals TRL's loss and logged rewards; training beats SFT; bad input."""
+
+import copy
+
+import pytest
+import torch
+
+from tutor import TutorError, dpo
+from tutor.models import load_causal_lm, load_tokenizer, tiny_config
+from tutor.preferences import as_conversational, gold_dataset, to_dataset
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer("tiny")
+
+
+@pytest.fixture()
+def ref_model():
+    # Fresh each time: TRL patches the forward of models it trains with, and a deepcopy of a patched
+    # model would still call the original's forward.
+    return load_causal_lm("tiny")
+
+
+@pytest.fixture()
+def policy():
+    """A policy that differs from the reference, so rewards and margins are not all zero."""
+    model = load_causal_lm("tiny")
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=gen) * 0.02)
+    return model
+
+
+def _texts(value):
+    return value[0]["content"] if isinstance(value, list) else value
+
+
+def test_twin_matches_trl_loss_and_logged_rewards(policy, ref_model, tokenizer, tmp_path):
+    data = gold_dataset(24, seed=3)
+    beta = 0.3
+    settings = dpo.DPOSettings(batch_size=len(data), beta=beta, learning_rate=1e-9, sft_weight=0.0)
+    before = copy.deepcopy(policy)
+    trainer = dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path, settings=settings, max_steps=1, disable_tqdm=True)
+    trainer.train()
+    logged = next(h for h in trainer.state.log_history if "rewards/margins" in h)
+
+    prompts = [_texts(r["prompt"]) for r in data]
+    chosen = [_texts(r["chosen"]) for r in data]
+    rejected = [_texts(r["rejected"]) for r in data]
+    pc = dpo.response_logps(before, tokenizer, prompts, chosen, max_length=256)
+    pr = dpo.response_logps(before, tokenizer, prompts, rejected, max_length=256)
+    rc = dpo.response_logps(ref_model, tokenizer, prompts, chosen, max_length=256)
+    rr = dpo.response_logps(ref_model, tokenizer, prompts, rejected, max_length=256)
+    loss, chosen_rewards, rejected_rewards = dpo.dpo_loss(pc, pr, rc, rr, beta)
+
+    assert abs(chosen_rewards - rejected_rewards).max() > 0.05, "policy and reference barely differ: a weak test"
+    assert logged["loss"] == pytest.approx(loss.item(), abs=1e-4)
+    assert logged["rewards/chosen"] == pytest.approx(chosen_rewards.mean().item(), abs=1e-4)
+    assert logged["rewards/rejected"] == pytest.approx(rejected_rewards.mean().item(), abs=1e-4)
+    assert logged["rewards/margins"] == pytest.approx((chosen_rewards - rejected_rewards).mean().item(), abs=1e-4)
+    assert logged["rewards/accuracies"] == pytest.approx((chosen_rewards > rejected_rewards).float().mean().item())
+    assert logged["logps/chosen"] == pytest.approx(pc.mean().item(), abs=1e-3)
+
+
+def test_twin_with_the_sft_term_matches_trl(policy, ref_model, tokenizer, tmp_path):
+    """RPO: DPO's loss + w · (mean NLL per token of the chosen answers), as TRL's ["sigmoid", "sft"]."""
+    data = gold_dataset(16, seed=5)  # holds a pair over DPO's 256 tokens: TRL cuts it, so must the twin
+    beta, weight = 0.2, 0.7
+    settings = dpo.DPOSettings(batch_size=len(data), beta=beta, learning_rate=1e-9, sft_weight=weight)
+    before = copy.deepcopy(policy)
+    trainer = dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path, settings=settings, max_steps=1, progress=False)
+    trainer.train()
+    logged = next(h for h in trainer.state.log_history if "rewards/margins" in h)
+
+    prompts = [_texts(r["prompt"]) for r in data]
+    chosen = [_texts(r["chosen"]) for r in data]
+    rejected = [_texts(r["rejected"]) for r in data]
+    pc = dpo.response_logps(before, tokenizer, prompts, chosen, max_length=256)
+    pr = dpo.response_logps(before, tokenizer, prompts, rejected, max_length=256)
+    rc = dpo.response_logps(ref_model, tokenizer, prompts, chosen, max_length=256)
+    rr = dpo.response_logps(ref_model, tokenizer, prompts, rejected, max_length=256)
+    loss, _, _ = dpo.dpo_loss(pc, pr, rc, rr, beta)
+    tokens = sum(len(ids) for _, ids in dpo.encode_pairs(tokenizer, prompts, chosen, max_length=256))
+    nll = -pc.sum().item() / tokens
+    assert logged["loss"] == pytest.approx(loss.item() + weight * nll, abs=1e-4)
+
+
+def test_reference_free_variant_drops_the_reference(policy, ref_model, tokenizer, tmp_path):
+    data = gold_dataset(8, seed=1)
+    settings = dpo.DPOSettings(batch_size=8, reference_free=True)
+    trainer = dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path, settings=settings)
+    assert set(trainer.train_dataset["ref_chosen_logps"]) == {0.0}
+    assert set(trainer.train_dataset["ref_rejected_logps"]) == {0.0}
+
+
+def test_kl_of_a_model_to_itself_is_zero_and_grows_when_it_changes(policy, ref_model, tokenizer):
+    from tutor.generation import sample
+
+    samples = sample(ref_model, tokenizer, ["Explain convexity.", "What is a coupon?"] * 3, seed=0, max_new_tokens=40)
+    assert dpo.sequence_kl(ref_model, load_causal_lm("tiny"), tokenizer, samples) == pytest.approx([0.0] * 6, abs=1e-4)
+    samples = sample(policy, tokenizer, ["Explain convexity.", "What is a coupon?"] * 3, seed=0, max_new_tokens=40)
+    kl = dpo.sequence_kl(policy, ref_model, tokenizer, samples)
+    assert sum(kl) / len(kl) > 0
+
+
+def test_response_logps_counts_the_end_token_only_when_the_answer_ended(ref_model, tokenizer):
+    both = dpo.response_logps(ref_model, tokenizer, ["Explain convexity."] * 2, ["Convexity is curvature."] * 2, ended=[True, False])
+    assert both[0] < both[1]  # the ended answer also pays for its end token
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+def test_empty_dataset_is_a_clear_error(policy, ref_model, tokenizer, tmp_path):
+    from datasets import Dataset
+
+    empty = Dataset.from_dict({"prompt": [], "chosen": [], "rejected": []})
+    with pytest.raises(TutorError, match="empty"):
+        dpo.make_trainer(policy, ref_model, tokenizer, empty, tmp_path)
+
+
+def test_overlong_prompt_is_a_clear_error(policy, ref_model, tokenizer, tmp_path):
+    long_prompt = "Explain convexity " + "and duration " * 200
+    data = to_dataset([as_conversational(long_prompt, "Short answer.", "Another answer.")] + gold_dataset(4).to_list())
+    with pytest.raises(TutorError, match="row 0 has a prompt of .* tokens"):
+        dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path)
+
+
+@pytest.mark.parametrize("beta", [0, -0.1, "big", None])
+def test_beta_must_be_positive(beta, policy, ref_model, tokenizer, tmp_path):
+    with pytest.raises(TutorError, match="beta must be a number > 0"):
+        dpo.make_trainer(policy, ref_model, tokenizer, gold_dataset(4), tmp_path, settings=dpo.DPOSettings(beta=beta))
+    with pytest.raises(TutorError, match="beta"):
+        dpo.dpo_loss(torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.zeros(2), beta)
+
+
+def test_reference_with_another_vocabulary_is_a_clear_error(policy, tokenizer, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    other = AutoModelForCausalLM.from_config(tiny_config(tokenizer, vocab_size=2048, hidden_size=64, intermediate_size=128, num_hidden_layers=1))
+    with pytest.raises(TutorError, match="reference model has a vocabulary of 2048"):
+        dpo.make_trainer(policy, other, tokenizer, gold_dataset(4), tmp_path)
+
+
+def test_model_as_its_own_reference_is_refused(policy, tokenizer, tmp_path):
+    with pytest.raises(TutorError, match="separate frozen copy"):
+        dpo.make_trainer(policy, policy, tokenizer, gold_dataset(4), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [({"loss_type": "simpo"}, "Unknown DPO loss_type"), ({"data": "web"}, "Unknown DPO data source"),
+     ({"loss_type": "robust"}, "label_smoothing")],
+)
+def test_bad_settings_are_clear_errors(change, match):
+    with pytest.raises(TutorError, match=match):
+        dpo.DPOSettings(**change).check()

@@ -1,0 +1,374 @@
+"""PPO vs DPO, measured: the seed's comparison table filled with numbers from this course's runs.
+
+Each training run is a *record*: gold win-rate over SFT, KL to SFT, wall time, peak memory, the
+answers it wrote. Runs for seeds other than the stage's own train in a child process
+(`python -m tutor.compare`), so that each one's peak memory is its own, and are cached under
+runs/<model>/compare/, so notebook 07 reuses them and rebuilds only what is missing.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import tokenize
+from collections.abc import Sequence
+from pathlib import Path
+
+from tutor.errors import TutorError
+
+METHODS = ("ppo", "dpo")
+
+
+def available(method: str) -> bool:
+    """Whether this version of the package has the stage's code (PPO may land after DPO)."""
+    import importlib.util
+
+    return importlib.util.find_spec(f"tutor.{method}") is not None
+
+
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise TutorError(f"Unknown method {method!r}; compare one of: {', '.join(METHODS)}.")
+    return method
+
+
+# ---------------------------------------------------------------------------------------------------
+# Runs
+
+
+def run_folder(course, method: str, seed: int, persona: str = "riley") -> Path:
+    return course.model_runs / "compare" / f"{method}-{persona}-seed{seed}"
+
+
+def _read(path: Path, fast: bool) -> dict | None:
+    try:
+        record = json.loads((path / "record.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if record.get("fast") and not fast:
+        return None  # a FAST run never stands in for a full one
+    if not record.get("fast") and fast:
+        return None  # nor a full run for a FAST comparison: the table compares like with like
+    return record
+
+
+def _build_in_this_process(course, method: str, seed: int, persona: str, where: Path) -> dict:
+    """Train `method` from the SFT stage with this seed (and persona, DPO only) into `where`."""
+    import resource
+
+    from tutor import stages
+
+    stages.ensure(course, "sft", quiet=True)
+    if method == "ppo":
+        stages.ensure(course, "reward", quiet=True)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    if method == "dpo":
+        from tutor.dpo import DPOSettings, build_stage
+
+        # another persona's model learns that persona's labels, never the learner's own
+        settings = DPOSettings.for_mode(course.fast, seed=seed, persona=persona, use_learner_labels=persona == "riley")
+        metrics = build_stage(course, where, settings=settings, progress=False)
+    else:
+        from tutor.ppo import PPOConfig, build_stage
+
+        if persona != "riley":
+            raise TutorError("PPO is compared for Riley only: its reward model learned Riley's labels.")
+        metrics = build_stage(course, where, config=PPOConfig.for_mode(course.fast, seed=seed))
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    scale = 1 if sys.platform != "darwin" else 1 / 1024  # macOS reports bytes
+    return {
+        "method": method,
+        "seed": seed,
+        "persona": persona,
+        "fast": course.fast,
+        "model": course.model,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(peak * scale / 1024, 1),
+        "rss_before_mb": round(before * scale / 1024, 1),
+        "metrics": {k: v for k, v in metrics.items() if k != "history"},
+    }
+
+
+def _stage_record(course, method: str) -> dict | None:
+    """The stage itself stands in for seed 0 (Riley): same settings, already trained."""
+    from tutor import stages
+
+    record = stages.read_metrics(course, method)
+    if record is None or record.get("fast") != course.fast:
+        return None
+    return {
+        "method": method,
+        "seed": 0,
+        "persona": "riley",
+        "fast": course.fast,
+        "model": course.model,
+        "seconds": record["seconds"],
+        "peak_rss_mb": None,  # built inside a notebook or `rlhf-tutor run`: not measured on its own
+        "metrics": {k: v for k, v in record["metrics"].items() if k != "history"},
+        "folder": str(stages.folder(course, method)),
+    }
+
+
+def seed_run(course, method: str, seed: int = 0, persona: str = "riley", quiet: bool = False) -> dict:
+    """The record of one training run, from the cache or trained now in a child process."""
+    check_method(method)
+    if not available(method):
+        raise TutorError(f"This version of the course has no {method.upper()} stage yet (tutor/{method}.py).")
+    if seed == 0 and persona == "riley":
+        from tutor import stages
+
+        stages.ensure(course, method, quiet=quiet)
+        record = _stage_record(course, method)
+        if record is not None:
+            return record
+    where = run_folder(course, method, seed, persona)
+    record = _read(where, course.fast)
+    if record is not None:
+        return record
+    if not quiet:
+        print(f"[compare] training {method.upper()} for {persona}, seed {seed} (a separate process, to measure its memory) …")
+    where.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")] if p)}
+    cmd = [sys.executable, "-m", "tutor.compare", method, "--seed", str(seed), "--persona", persona,
+           "--model", course.model, "--runs", str(course.runs), "--out", str(where)] + (["--fast"] if course.fast else [])
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
+        raise TutorError(f"Training {method.upper()} (seed {seed}, {persona}) failed: {tail[0][:300]}")
+    record = _read(where, course.fast)
+    if record is None:
+        raise TutorError(f"Training {method.upper()} (seed {seed}) finished without writing {where / 'record.json'}.")
+    return record
+
+
+def runs_for(course, method: str, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley", quiet: bool = False) -> list[dict]:
+    return [seed_run(course, method, s, persona, quiet) for s in seeds]
+
+
+def run_samples(record: dict):
+    """The held-out answers a run wrote (the same prompts as the SFT stage's samples)."""
+    from tutor.generation import Samples
+
+    folder = Path(record.get("folder") or "")
+    path = folder / "samples.jsonl"
+    if not path.exists():
+        raise TutorError(f"No samples.jsonl in {str(folder)!r}; delete the folder so the run is rebuilt.")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return Samples([r["prompt"] for r in rows], [r["text"] for r in rows], [r["ended"] for r in rows])
+
+
+# ---------------------------------------------------------------------------------------------------
+# What the table reports
+
+
+def code_lines(path: str | Path) -> int:
+    """Lines of code in a Python file: not blank, not comments, not docstrings."""
+    source = Path(path).read_text()
+    doc_lines: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
+            doc_lines.update(range(body[0].lineno, body[0].end_lineno + 1))
+    code: set[int] = set()
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type in skip:
+            continue
+        for line in range(tok.start[0], tok.end[0] + 1):
+            if line not in doc_lines:
+                code.add(line)
+    return len(code)
+
+
+def implementation_lines() -> dict[str, dict[str, int]]:
+    """Our code for each method, and the library code it stands on."""
+    here = Path(__file__).resolve().parent
+    out: dict[str, dict[str, int]] = {}
+    ppo_files = [here / "ppo.py", here / "ppo_math.py"]
+    out["ppo"] = {"ours": sum(code_lines(f) for f in ppo_files if f.exists()), "library": 0}
+    try:
+        import trl.trainer.dpo_trainer as trl_dpo
+
+        library = code_lines(trl_dpo.__file__)
+    except ImportError:  # pragma: no cover - trl is a dependency
+        library = 0
+    out["dpo"] = {"ours": code_lines(here / "dpo.py"), "library": library}
+    return out
+
+
+def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    sd = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    return mean, sd
+
+
+def summarise(records: Sequence[dict]) -> dict:
+    """Mean and spread (sample standard deviation) across seeds of what the table reports."""
+    if not records:
+        raise TutorError("summarise() needs at least one run record.")
+    win = [r["metrics"]["gold_win_rate_vs_sft"] for r in records]
+    kl = [r["metrics"]["kl"] for r in records]
+    seconds = [r["seconds"] for r in records]
+    memory = [r["peak_rss_mb"] for r in records if r.get("peak_rss_mb")]
+    out = {"seeds": len(records)}
+    for name, values in (("win", win), ("kl", kl), ("seconds", seconds)):
+        out[name], out[name + "_sd"] = _mean_sd(values)
+    out["win_range"] = (min(win), max(win))
+    out["peak_rss_mb"] = max(memory) if memory else None
+    return out
+
+
+def models_in_memory(method: str, record: dict | None = None) -> str:
+    if method == "ppo":
+        params = (record or {}).get("metrics", {}).get("parameters", {})
+        names = ["policy", "reference", "reward", "value"]
+        total = sum(params.get(n, 0) for n in names)
+        return "4: policy, reference, reward, value" + (f" ({total / 1e6:.1f} M parameters)" if total else "")
+    return "2: policy, reference (the reference only scores the pairs once, before training)"
+
+
+def comparison_table(ppo: Sequence[dict] | None, dpo: Sequence[dict], reward_record: dict | None = None):
+    """The seed's table (reward model, RL loop, stability, compute cost, implementation), each cell
+    a measurement, plus the outcome rows it leaves out (win-rate, KL). A pandas DataFrame."""
+    import pandas as pd
+
+    lines = implementation_lines()
+    d = summarise(dpo)
+    cols = {}
+    if ppo:
+        p = summarise(ppo)
+        rm = (reward_record or {}).get("metrics", {})
+        rm_seconds = (reward_record or {}).get("seconds")
+        episodes = ppo[0]["metrics"].get("episodes")
+        cols["PPO (RLHF)"] = {
+            "reward model": f"yes: trained first ({rm_seconds:.0f} s, held-out accuracy {rm.get('accuracy', float('nan')):.0%})" if rm_seconds else "yes",
+            "RL loop": f"yes: {episodes} answers sampled, scored and learned from" if episodes else "yes",
+            "stability (win-rate across seeds)": f"{p['win']:.0%} ± {p['win_sd']:.0%} over {p['seeds']} seeds (range {p['win_range'][0]:.0%}–{p['win_range'][1]:.0%})",
+            "compute cost (wall time)": f"{p['seconds']:.0f} s ± {p['seconds_sd']:.0f}" + (f" + reward model {rm_seconds:.0f} s" if rm_seconds else ""),
+            "peak memory (training process)": f"{p['peak_rss_mb']:.0f} MB" if p["peak_rss_mb"] else "not measured",
+            "models in memory": models_in_memory("ppo", ppo[0]),
+            "implementation (lines of code)": f"{lines['ppo']['ours']} of ours (written from scratch)",
+            "gold win-rate over SFT": f"{p['win']:.0%}",
+            "KL to SFT (nats per answer)": f"{p['kl']:.2f} ± {p['kl_sd']:.2f}",
+        }
+    cols["DPO"] = {
+        "reward model": "no: the policy's log-ratio to the reference is the reward",
+        "RL loop": "no: one supervised loss over fixed pairs",
+        "stability (win-rate across seeds)": f"{d['win']:.0%} ± {d['win_sd']:.0%} over {d['seeds']} seeds (range {d['win_range'][0]:.0%}–{d['win_range'][1]:.0%})",
+        "compute cost (wall time)": f"{d['seconds']:.0f} s ± {d['seconds_sd']:.0f}",
+        "peak memory (training process)": f"{d['peak_rss_mb']:.0f} MB" if d["peak_rss_mb"] else "not measured",
+        "models in memory": models_in_memory("dpo"),
+        "implementation (lines of code)": f"{lines['dpo']['ours']} of ours + TRL's DPOTrainer ({lines['dpo']['library']})",
+        "gold win-rate over SFT": f"{d['win']:.0%}",
+        "KL to SFT (nats per answer)": f"{d['kl']:.2f} ± {d['kl_sd']:.2f}",
+    }
+    return pd.DataFrame(cols)
+
+
+# ---------------------------------------------------------------------------------------------------
+# What RL fine-tuning actually changes
+
+CHANGE_AXES = {
+    "politeness": "mean politeness (−1 rude … +1 polite)",
+    "conciseness": "share of answers of at most 35 words",
+    "audience fit": "on prompts that name an audience: +1 written for it, −1 for the other",
+    "caution on advice": "advice prompts: −1 reckless … +1 caveated",
+    "correctness": "true statements / checkable statements",
+    "on topic": "share of answers about the concept asked",
+}
+
+
+def changes(prompts: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
+    """The seed's list of what RL fine-tuning changes, measured on a set of answers."""
+    from tutor.world import analyse, parse_prompt
+
+    if not texts:
+        raise TutorError("changes() needs at least one answer.")
+    parsed = [parse_prompt(p) for p in prompts]
+    profiles = [analyse(t, p) for t, p in zip(texts, parsed, strict=True)]
+    fit = [a.audience * (1 if p.audience == "quant" else -1) for p, a in zip(parsed, profiles, strict=True) if p.audience]
+    advice = [a.safety for p, a in zip(parsed, profiles, strict=True) if p.kind == "advice"]
+    n = len(profiles)
+    return {
+        "politeness": sum(a.politeness for a in profiles) / n,
+        "conciseness": sum(a.words <= 35 for a in profiles) / n,
+        "audience fit": sum(fit) / len(fit) if fit else 0.0,
+        "caution on advice": sum(advice) / len(advice) if advice else 0.0,
+        "correctness": sum(a.correctness for a in profiles) / n,
+        "on topic": sum(a.on_topic for a in profiles) / n,
+    }
+
+
+def changes_figure(rows: dict[str, dict[str, float]], title: str = "What RL fine-tuning actually changes"):
+    """One grouped bar chart: one group per attribute, one bar per model."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    axes = list(CHANGE_AXES)
+    for name, values in rows.items():
+        fig.add_bar(name=name, x=axes, y=[values[a] for a in axes],
+                    hovertext=[CHANGE_AXES[a] for a in axes], text=[f"{values[a]:.2f}" for a in axes], textposition="outside")
+    fig.update_layout(barmode="group", title=title, yaxis=dict(range=[-1.05, 1.15], zeroline=True), height=420,
+                      margin=dict(t=60, b=40), legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def persona_table(samples_by_model: dict, personas: Sequence[str] = ("riley", "quinn")):
+    """Mean gold score of each model's answers as judged by each persona (a DataFrame)."""
+    import pandas as pd
+
+    from tutor.world import GoldAnnotator
+
+    judges = {p: GoldAnnotator(p) for p in personas}
+    table = {}
+    for name, s in samples_by_model.items():
+        table[name] = {f"{p.capitalize()}'s score": sum(j.scores(s.prompts, s.texts)) / len(s) for p, j in judges.items()}
+        prof = changes(s.prompts, s.texts)
+        table[name]["mean words"] = sum(len(t.split()) for t in s.texts) / len(s)
+        table[name]["politeness"] = prof["politeness"]
+    return pd.DataFrame(table).T
+
+
+# ---------------------------------------------------------------------------------------------------
+# Child process entry point: python -m tutor.compare METHOD --seed N --out DIR
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tutor.compare", description="Train one comparison run and record it.")
+    parser.add_argument("method", choices=METHODS)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--persona", default="riley")
+    parser.add_argument("--model", default="tiny")
+    parser.add_argument("--runs", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--fast", action="store_true")
+    args = parser.parse_args(argv)
+    os.environ["TUTOR_RUNS"] = args.runs
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from tutor.settings import setup
+
+    course = setup(FAST=args.fast, MODEL=args.model, seed=args.seed, quiet=True)
+    where = Path(args.out)
+    where.mkdir(parents=True, exist_ok=True)
+    try:
+        record = _build_in_this_process(course, args.method, args.seed, args.persona, where)
+    except TutorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    record["folder"] = str(where)
+    (where / "record.json").write_text(json.dumps(record, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

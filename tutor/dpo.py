@@ -1,0 +1,612 @@
+"""Direct Preference Optimisation: learn from preference pairs without a reward model or an RL loop.
+
+DPO's loss for one pair (prompt x, chosen y_w, rejected y_l) is
+
+    −log σ( β · [ (log π(y_w|x) − log π_ref(y_w|x)) − (log π(y_l|x) − log π_ref(y_l|x)) ] )
+
+where π is the model being trained and π_ref the frozen SFT model. β·log(π/π_ref) is the *implicit
+reward* of an answer: DPO is a reward model hidden inside the policy. Training goes through TRL's
+`DPOTrainer`; `dpo_loss` is our from-scratch twin of its loss, tested to agree with it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from tutor.errors import TutorError
+
+# TRL's names for the pairwise losses the course compares (all share DPO's data and reference).
+LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust", "sigmoid_norm")
+
+
+@dataclass(frozen=True)
+class DPOSettings:
+    """Defaults for the tiny model on a 2-core CPU (FAST mode shrinks them).
+
+    `data` picks the pairs: "on_policy" = the model's own answers, `answers_per_prompt` per prompt
+    ranked by the annotator's pairwise labels, best vs worst (the learner's notebook-03 labels, which
+    are pairs of SFT answers too, replace them when present); "gold" = the world's candidate answers
+    labelled by the annotator. Measured on the tiny model (notebook 06 shows it): one round of
+    off-policy or on-policy pairs plateaus near 65-70 % win-rate over SFT, and longer training
+    degenerates; three rounds of fresh on-policy pairs, with the chosen answers' NLL added
+    (`sft_weight`, which keeps the model fluent), pass 85 %.
+    """
+
+    n_pairs: int = 500  # per round
+    epochs: float = 2.0
+    learning_rate: float = 5e-4
+    batch_size: int = 32
+    beta: float = 0.1
+    loss_type: str = "sigmoid"
+    label_smoothing: float = 0.0  # the flip rate "robust" assumes
+    reference_free: bool = False  # drop π_ref from the loss (a contrast, not a recipe)
+    sft_weight: float = 1.0  # > 0 adds that much of the chosen answers' NLL (TRL's "sft" loss; RPO)
+    max_length: int = 256
+    persona: str = "riley"
+    data: str = "on_policy"
+    use_learner_labels: bool = True  # notebook 03's labels, when there are enough, replace the annotator's
+    answers_per_prompt: int = 4  # on-policy data: answers the annotator ranks per prompt (pair = best, worst)
+    rounds: int = 3  # on-policy data: rounds of sample → rank → train (iterative DPO)
+    seed: int = 0
+
+    @classmethod
+    def for_mode(cls, fast: bool, **changes) -> DPOSettings:
+        base = cls(n_pairs=64, rounds=2) if fast else cls()
+        return replace(base, **changes)
+
+    def check(self) -> DPOSettings:
+        check_beta(self.beta)
+        if self.loss_type not in LOSS_TYPES:
+            raise TutorError(f"Unknown DPO loss_type {self.loss_type!r}; choose one of: {', '.join(LOSS_TYPES)}.")
+        if self.data not in ("gold", "on_policy"):
+            raise TutorError(f"Unknown DPO data source {self.data!r}; use 'gold' or 'on_policy'.")
+        if self.loss_type == "robust" and not 0 < self.label_smoothing < 0.5:
+            raise TutorError(
+                f"The robust loss needs label_smoothing (the assumed label-flip rate) in (0, 0.5), got {self.label_smoothing}."
+            )
+        if self.sft_weight < 0:
+            raise TutorError(f"sft_weight must be ≥ 0, got {self.sft_weight}.")
+        if self.rounds < 1 or self.answers_per_prompt < 2:
+            raise TutorError("rounds must be ≥ 1 and answers_per_prompt ≥ 2.")
+        if self.n_pairs < 1 or self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1:
+            raise TutorError("n_pairs, epochs, learning_rate and batch_size must all be positive.")
+        return self
+
+
+def check_beta(beta: float) -> float:
+    """β scales the implicit reward; it must be a positive number."""
+    try:
+        ok = float(beta) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise TutorError(f"beta must be a number > 0 (typical values 0.05–0.5), got {beta!r}.")
+    return float(beta)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The loss, from scratch
+
+
+def implicit_reward(logps, ref_logps, beta: float):
+    """β · (log π(y|x) − log π_ref(y|x)): how much more likely the policy makes an answer than the
+    reference did, in units DPO treats as reward."""
+    return beta * (logps - ref_logps)
+
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta: float):
+    """DPO's loss (batch mean) and the implicit rewards of the chosen and rejected answers.
+
+    Arguments are summed log-probabilities of whole answers, one per pair. Returns
+    (loss, chosen_rewards, rejected_rewards); the margin is chosen_rewards − rejected_rewards.
+    """
+    import torch.nn.functional as F
+
+    beta = check_beta(beta)
+    chosen_rewards = implicit_reward(policy_chosen_logps, ref_chosen_logps, beta)
+    rejected_rewards = implicit_reward(policy_rejected_logps, ref_rejected_logps, beta)
+    loss = -F.logsigmoid(chosen_rewards - rejected_rewards).mean()
+    return loss, chosen_rewards.detach(), rejected_rewards.detach()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Log-probabilities of answers, tokenized exactly as TRL does for conversational data
+
+
+def _render(tokenizer, prompt: str, response: str | None) -> list[int]:
+    messages = [{"role": "user", "content": prompt}]
+    if response is None:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    else:
+        text = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": response}], tokenize=False)
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def encode_pairs(tokenizer, prompts: Sequence[str], responses: Sequence[str], ended: Sequence[bool] | None = None,
+                 max_length: int | None = None):
+    """(prompt ids, response ids) per row. The response includes the end-of-answer token when the
+    answer ended by itself (always for training data); with `max_length`, prompt + response is cut
+    to that many tokens, keeping the start (as DPOTrainer does)."""
+    rows = []
+    eos = tokenizer.eos_token_id
+    for i, (p, r) in enumerate(zip(prompts, responses, strict=True)):
+        prompt_ids = _render(tokenizer, p, None)
+        full = _render(tokenizer, p, r)
+        n = 0
+        while n < min(len(prompt_ids), len(full)) and prompt_ids[n] == full[n]:
+            n += 1
+        response_ids = full[n:]
+        if ended is not None and not ended[i] and response_ids and response_ids[-1] == eos:
+            response_ids = response_ids[:-1]  # the model never wrote that end token
+        if max_length is not None:
+            response_ids = response_ids[: max(0, max_length - n)]
+        rows.append((full[:n], response_ids))
+    return rows
+
+
+def _batches(tokenizer, rows, batch_size: int):
+    """Right-padded (ids, attention, answer-mask) batches: every row's positions start at 0."""
+    import torch
+
+    pad = tokenizer.pad_token_id
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        seqs = [p + r for p, r in chunk]
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        attn = torch.zeros((len(seqs), width), dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.bool)
+        for i, ((p, _), s) in enumerate(zip(chunk, seqs, strict=True)):
+            ids[i, : len(s)] = torch.tensor(s)
+            attn[i, : len(s)] = 1
+            mask[i, len(p) : len(s)] = True
+        yield ids, attn, mask
+
+
+def _next_token_logps(model, ids, attn):
+    """log p(· | prefix) at every position that predicts a next token: (batch, length − 1, vocab)."""
+    import torch
+
+    device = next(model.parameters()).device
+    logits = model(input_ids=ids.to(device), attention_mask=attn.to(device)).logits[:, :-1].float()
+    return torch.log_softmax(logits, dim=-1).cpu()
+
+
+def response_logps(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], ended: Sequence[bool] | None = None,
+                   batch_size: int = 64, max_length: int | None = None):
+    """Σ over answer tokens of log π(token | prompt, earlier tokens), one float tensor entry per row."""
+    import torch
+
+    rows = encode_pairs(tokenizer, prompts, responses, ended, max_length)
+    out = []
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for ids, attn, mask in _batches(tokenizer, rows, batch_size):
+            logps = _next_token_logps(model, ids, attn)
+            token_logps = logps.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+            out.append((token_logps * mask[:, 1:]).sum(-1))
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def sequence_kl(model, ref_model, tokenizer, samples, exact: bool = False, batch_size: int = 64) -> list[float]:
+    """KL(π‖π_ref) of each answer sampled from π, summed over its tokens.
+
+    Default: Σ_t log π(y_t) − log π_ref(y_t), the plain single-sample estimate (unbiased, noisy, can
+    be negative for one answer). `exact=True`: Σ_t KL(π(·|prefix) ‖ π_ref(·|prefix)) computed over the
+    whole vocabulary at each step (same expectation, less noise, never negative).
+    """
+    import torch
+
+    if not exact:
+        logps = response_logps(model, tokenizer, samples.prompts, samples.texts, samples.ended, batch_size)
+        ref = response_logps(ref_model, tokenizer, samples.prompts, samples.texts, samples.ended, batch_size)
+        return (logps - ref).tolist()
+    rows = encode_pairs(tokenizer, samples.prompts, samples.texts, samples.ended)
+    out: list[float] = []
+    modes = (model.training, ref_model.training)
+    model.eval()
+    ref_model.eval()
+    with torch.no_grad():
+        for ids, attn, mask in _batches(tokenizer, rows, batch_size):
+            lp, lr = _next_token_logps(model, ids, attn), _next_token_logps(ref_model, ids, attn)
+            per_token = (lp.exp() * (lp - lr)).sum(-1)
+            out += (per_token * mask[:, 1:]).sum(-1).tolist()
+    model.train(modes[0])
+    ref_model.train(modes[1])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Input checks
+
+
+def check_same_vocabulary(model, ref_model, tokenizer) -> None:
+    """Policy and reference must score the same tokens, or log π − log π_ref means nothing."""
+    sizes = {"model": model.get_output_embeddings().weight.shape[0], "reference": ref_model.get_output_embeddings().weight.shape[0]}
+    if sizes["model"] != sizes["reference"]:
+        raise TutorError(
+            f"The reference model has a vocabulary of {sizes['reference']} tokens but the model has "
+            f"{sizes['model']}; DPO needs the reference to be a copy of the starting (SFT) model, with the same tokenizer."
+        )
+    if len(tokenizer) > sizes["model"]:
+        raise TutorError(
+            f"The tokenizer has {len(tokenizer)} tokens but the model only {sizes['model']}; use the tokenizer saved with the model."
+        )
+
+
+def context_limit(model, max_length: int) -> int:
+    return min(max_length, getattr(model.config, "max_position_embeddings", max_length) or max_length)
+
+
+def check_pairs(dataset, tokenizer, max_length: int) -> None:
+    """An empty data set, or a prompt that alone fills the model's context, is an error (TRL would
+    silently drop such rows and train on fewer pairs than asked)."""
+    if dataset is None or len(dataset) == 0:
+        raise TutorError("The preference data set is empty; DPO needs rows with 'prompt', 'chosen' and 'rejected'.")
+    for column in ("prompt", "chosen", "rejected"):
+        if column not in dataset.column_names:
+            raise TutorError(f"The preference data set has no {column!r} column; it needs 'prompt', 'chosen' and 'rejected'.")
+    for i, row in enumerate(dataset):
+        prompt = row["prompt"]
+        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
+        n = len(tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=False))
+        if n >= max_length:
+            raise TutorError(
+                f"Preference row {i} has a prompt of {n} tokens, but DPO reads at most {max_length} tokens per "
+                "prompt + answer; shorten the prompt or drop the row."
+            )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Training through TRL
+
+
+def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str = "cpu", settings: DPOSettings | None = None,
+                 callbacks=None, progress: bool = True, **overrides):
+    """A TRL DPOTrainer with CPU-safe settings and the SFT model passed explicitly as reference.
+
+    Without `ref_model`, TRL reloads the reference from `model.config._name_or_path`, which for an
+    in-memory model is the wrong checkpoint or nothing at all.
+    """
+    import datasets
+    from trl import DPOConfig, DPOTrainer
+
+    from tutor.progress import quiet_config, quiet_progress
+
+    s = (settings or DPOSettings()).check()
+    if ref_model is None:
+        raise TutorError("DPO needs the SFT model as ref_model (a frozen copy of the starting model).")
+    if ref_model is model:
+        raise TutorError("ref_model must be a separate frozen copy of the SFT model, not the model being trained.")
+    check_same_vocabulary(model, ref_model, tokenizer)
+    max_length = context_limit(model, s.max_length)
+    check_pairs(dataset, tokenizer, max_length)
+    args = quiet_config(
+        DPOConfig,
+        output_dir,
+        device,
+        learning_rate=s.learning_rate,
+        num_train_epochs=s.epochs,
+        per_device_train_batch_size=s.batch_size,
+        lr_scheduler_type="cosine",
+        warmup_steps=5,
+        beta=s.beta,
+        loss_type=[s.loss_type] + (["sft"] if s.sft_weight > 0 else []),
+        loss_weights=[1.0, s.sft_weight] if s.sft_weight > 0 else None,
+        label_smoothing=s.label_smoothing,
+        max_length=max_length,
+        precompute_ref_log_probs=True,  # the reference is frozen: score it once, not every step
+        precompute_ref_batch_size=64,
+        seed=s.seed,
+        data_seed=s.seed,
+        **overrides,
+    )
+    datasets.disable_progress_bars()  # tokenising and scoring a few thousand rows: bars are noise
+    trainer = DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
+    if s.reference_free:
+        _make_reference_free(trainer)
+    return quiet_progress(trainer, "DPO", show=progress)
+
+
+def _make_reference_free(trainer) -> None:
+    """Zero the precomputed reference log-probs: the loss becomes −log σ(β(log π(y_w) − log π(y_l))),
+    the seed's formula, with nothing that ties the model to where it started."""
+    ds = trainer.train_dataset
+    for col in ("ref_chosen_logps", "ref_rejected_logps"):
+        ds = ds.remove_columns(col).add_column(col, [0.0] * len(ds))
+    trainer.train_dataset = ds
+
+
+def rank_by_labels(judge, prompt: str, answers: Sequence[str], rng) -> list[int]:
+    """Order answers worst → best by how many of the judge's (noisy) pairwise comparisons each won,
+    as InstructGPT's labellers ranked several answers at once; ties are broken at random."""
+    import itertools
+
+    wins = [0] * len(answers)
+    for i, j in itertools.combinations(range(len(answers)), 2):
+        wins[i if judge.label(prompt, answers[i], answers[j]) else j] += 1
+    return sorted(range(len(answers)), key=lambda i: (wins[i], rng.random()))
+
+
+def on_policy_pairs(model, tokenizer, n: int, persona="riley", seed: int = 0, k: int = 2, split: str = "train"):
+    """`n` pairs made of the SFT model's own answers, labelled by the gold annotator: data that looks
+    like what the model actually writes. With k > 2 the annotator compares k answers to a prompt
+    pairwise and the pair is (most wins, fewest wins): more labels per pair, far fewer flipped pairs."""
+    import random
+
+    from tutor.generation import sample
+    from tutor.preferences import as_conversational, to_dataset
+    from tutor.world import GoldAnnotator, prompts_for
+
+    if k < 2:
+        raise TutorError(f"on_policy_pairs needs k ≥ 2 answers per prompt, got {k}.")
+    rng = random.Random(seed)
+    prompts = [p.text for p in prompts_for(split)]
+    asked = [rng.choice(prompts) for _ in range(n)]
+    answers = [sample(model, tokenizer, asked, seed=seed * 100 + i + 1).texts for i in range(k)]
+    judge = GoldAnnotator(persona, seed=seed)
+    rows = []
+    for row, prompt in enumerate(asked):
+        texts = [answers[i][row] for i in range(k)]
+        if len(set(texts)) < 2 or not all(t.strip() for t in texts):
+            continue
+        order = rank_by_labels(judge, prompt, texts, rng)
+        best, worst = texts[order[-1]], texts[order[0]]
+        if best != worst:
+            rows.append(as_conversational(prompt, best, worst))
+    return to_dataset(rows)
+
+
+def label_quality(pairs, persona="riley") -> float:
+    """Share of pairs whose `chosen` answer the persona's noiseless score really rates higher: how
+    much of the training signal points the right way (the simulated world lets us look)."""
+    from tutor.preferences import _text
+    from tutor.world import GoldAnnotator
+
+    judge = GoldAnnotator(persona)
+    rows = list(pairs)
+    if not rows:
+        raise TutorError("label_quality() needs at least one pair.")
+    better = sum(judge.score(_text(r["prompt"]), _text(r["chosen"])) > judge.score(_text(r["prompt"]), _text(r["rejected"])) for r in rows)
+    return better / len(rows)
+
+
+@dataclass
+class DPORun:
+    """A trained DPO model with what is needed to measure it."""
+
+    model: object
+    ref_model: object  # the model training started from (SFT): KL is measured against it
+    tokenizer: object
+    history: list[dict]  # TRL's logs, each with the round it belongs to
+    settings: DPOSettings
+    source: str
+    seconds: float
+    n_pairs: int
+    rounds: list[dict] = field(default_factory=list)  # per round: pairs, seconds, held-out win-rate, KL
+
+
+def training_data(course, settings: DPOSettings, model=None, tokenizer=None, use_learner_labels: bool | None = None, seed: int | None = None):
+    """(dataset, description) for `settings.data`; the learner's notebook-03 labels (pairs of SFT
+    answers too) take the place of either source when there are enough of them."""
+    from tutor.preferences import learner_dataset, preference_data
+
+    if use_learner_labels is None:
+        use_learner_labels = settings.use_learner_labels
+    seed = settings.seed if seed is None else seed
+    if settings.data == "on_policy":
+        mine = learner_dataset(course.runs) if use_learner_labels else None
+        if mine is not None:
+            return mine, f"your {len(mine)} labels from notebook 03"
+        k = settings.answers_per_prompt
+        data = on_policy_pairs(model, tokenizer, settings.n_pairs, settings.persona, seed, k)
+        how = f"best vs worst of {k} answers ranked by" if k > 2 else "pairs of the model's own answers labelled by"
+        return data, f"{len(data)} {how} the gold annotator ({settings.persona})"
+    return preference_data(course, settings.n_pairs, settings.persona, use_learner_labels, seed)
+
+
+def _copy(model, folder: Path, device: str):
+    """A clean copy of `model` (TRL patches the forward of models it trains; deepcopy keeps that)."""
+    from tutor.models import load_causal_lm
+
+    fresh = load_causal_lm(folder, device)
+    fresh.load_state_dict(model.state_dict())
+    return fresh.eval()
+
+
+def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=None, output_dir=None, progress: bool = True,
+          start: Path | None = None, on_round=None, measure_rounds: bool = False) -> DPORun:
+    """Fine-tune the SFT model (or the model saved in `start`) with DPO.
+
+    One round trains on `dataset` (default: `training_data`). With `settings.rounds` > 1 (on-policy
+    data only) each further round samples fresh answers from the model as it is *now*, has the
+    annotator rank them, and trains on those pairs with the model at the round's start as reference
+    — iterative ("online") DPO. `on_round(r)` is called as round r starts (e.g. to start a new
+    curve in a plot); `measure_rounds` samples the held-out prompts after each round and records
+    win-rate and KL to the starting model.
+    """
+    from tutor.models import load_causal_lm, load_tokenizer
+    from tutor.settings import seed_everything
+    from tutor.stages import ensure
+
+    s = (settings or DPOSettings.for_mode(course.fast)).check()
+    start_dir = Path(start) if start is not None else ensure(course, "sft")
+    tokenizer = load_tokenizer(start_dir)
+    initial = load_causal_lm(start_dir, course.device)
+    policy = load_causal_lm(start_dir, course.device)
+    out = Path(output_dir or (course.model_runs / "dpo-scratch"))
+    rounds = 1 if s.data == "gold" else s.rounds
+    history: list[dict] = []
+    records: list[dict] = []
+    sources: list[str] = []
+    seconds = 0.0
+    n_pairs = 0
+    for r in range(rounds):
+        seed_everything(s.seed * 1000 + r)
+        begin = time.perf_counter()
+        if r == 0 and dataset is not None:
+            data, source = dataset, f"{len(dataset)} given pairs"
+        else:
+            data, source = training_data(course, s, policy, tokenizer, use_learner_labels=s.use_learner_labels and r == 0,
+                                         seed=s.seed * 1000 + r)
+        if r == 0 and source.startswith("your "):
+            rounds = 1  # the learner's labels cannot be asked for again on fresh answers
+        sources.append(source)
+        if on_round is not None:
+            on_round(r)
+        reference = initial if r == 0 else _copy(policy, start_dir, course.device)
+        trainer = make_trainer(policy, reference, tokenizer, data, out, course.device, s, callbacks, progress)
+        trainer.train()
+        policy = _copy(trainer.model, start_dir, course.device)
+        spent = time.perf_counter() - begin
+        seconds += spent
+        n_pairs += len(trainer.train_dataset)
+        history += [{**h, "round": r + 1} for h in trainer.state.log_history]
+        record = {"round": r + 1, "pairs": len(trainer.train_dataset), "seconds": round(spent, 2), "data": source}
+        if measure_rounds and r + 1 < rounds:  # the last round is measured by `evaluate`
+            record.update(_held_out(course, s, policy, initial, tokenizer))
+        records.append(record)
+        if r + 1 >= rounds:
+            break
+    source = sources[0] if len(sources) == 1 else f"{len(sources)} rounds: {sources[0]}, then fresh answers each round"
+    return DPORun(policy, initial, tokenizer, history, s, source, seconds, n_pairs, records)
+
+
+def _held_out(course, settings: DPOSettings, model, reference, tokenizer) -> dict:
+    from tutor.evaluate import eval_prompts, sample_eval, win_rate
+    from tutor.stages import load_samples
+    from tutor.world import GoldAnnotator
+
+    judge = GoldAnnotator(settings.persona)
+    samples = sample_eval(model, tokenizer, eval_prompts(course.fast))
+    sft = load_samples(course, "sft")
+    kl = sequence_kl(model, reference, tokenizer, samples)
+    return {
+        "gold_win_rate_vs_sft": win_rate(judge, samples.prompts, samples.texts, sft.texts),
+        "gold": sum(judge.scores(samples.prompts, samples.texts)) / len(samples),
+        "kl": sum(kl) / len(kl),
+    }
+
+
+def evaluate(course, run: DPORun, samples=None) -> dict:
+    """Held-out measurements: gold score, win-rate over the SFT model's samples, KL(π‖π_SFT)."""
+    from tutor.evaluate import eval_prompts, sample_eval, summarize, win_rate
+    from tutor.stages import load_samples
+    from tutor.world import GoldAnnotator
+
+    judge = GoldAnnotator(run.settings.persona)
+    if samples is None:
+        samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast))
+    sft = load_samples(course, "sft")
+    if list(sft.prompts) != list(samples.prompts):
+        raise TutorError("The SFT stage's saved samples are for other prompts; rebuild the sft stage.")
+    kl = sequence_kl(run.model, run.ref_model, run.tokenizer, samples)
+    kl_exact = sequence_kl(run.model, run.ref_model, run.tokenizer, samples, exact=True)
+    last = next((h for h in reversed(run.history) if "rewards/margins" in h), {})
+    win = win_rate(judge, samples.prompts, samples.texts, sft.texts)
+    summary = summarize(samples, judge)
+    if run.rounds and "kl" not in run.rounds[-1]:
+        run.rounds[-1].update(gold_win_rate_vs_sft=win, gold=summary["gold"], kl=sum(kl) / len(kl))
+    return {
+        **summary,
+        "gold_win_rate_vs_sft": win,
+        "sft_gold": sum(judge.scores(sft.prompts, sft.texts)) / len(sft),
+        "kl": sum(kl) / len(kl),
+        "kl_exact": sum(kl_exact) / len(kl_exact),
+        "train_seconds": round(run.seconds, 2),
+        "n_pairs": run.n_pairs,
+        "data": run.source,
+        "final_margin": last.get("rewards/margins"),
+        "final_accuracy": last.get("rewards/accuracies"),
+        "settings": asdict(run.settings),
+        "rounds": run.rounds,
+        "history": [{k: v for k, v in h.items() if isinstance(v, int | float)} for h in run.history],
+    }
+
+
+def build_stage(course, where: Path, settings: DPOSettings | None = None, callbacks=None, progress: bool = True,
+                pairs=None, on_round=None) -> dict:
+    """The `dpo` stage: DPO on the SFT model, saved, measured against SFT on held-out prompts.
+    `callbacks` (e.g. a LivePlot's) let a notebook watch the training that makes the saved stage."""
+    from tutor.evaluate import eval_prompts, sample_eval
+    from tutor.models import save
+    from tutor.stages import save_samples
+
+    run = train(course, settings, dataset=pairs, callbacks=callbacks, output_dir=where / "trainer", progress=progress,
+                on_round=on_round, measure_rounds=True)
+    save(run.model, run.tokenizer, where / "model")
+    samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast))
+    save_samples(where, samples)
+    return evaluate(course, run, samples)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Small comparable runs (the notebook's sweeps)
+
+
+@dataclass
+class SweepSetup:
+    """Small DPO runs that are comparable: same pairs, same steps, same held-out prompts (one answer
+    per prompt), each measured against the SFT model's saved answers to those prompts."""
+
+    pairs: object
+    prompts: list[str]
+    baseline: list[str]
+
+    @classmethod
+    def for_course(cls, course, pairs, n_pairs: int | None = None) -> SweepSetup:
+        from tutor.stages import load_samples
+
+        n = min(len(pairs), n_pairs or (64 if course.fast else 256))
+        sft = load_samples(course, "sft")
+        k = 2 if course.fast else 4  # eval_prompts repeats each held-out prompt k times in a row
+        keep = range(0, len(sft), k)
+        return cls(pairs.select(range(n)), [sft.prompts[i] for i in keep], [sft.texts[i] for i in keep])
+
+    def run(self, course, settings: DPOSettings, dataset=None, callbacks=None, **changes) -> dict:
+        """Train from SFT with `settings` (+ `changes`) on the sweep's pairs; measure on its prompts."""
+        from tutor.evaluate import sample_eval, win_rate
+        from tutor.world import GoldAnnotator, profile_table
+
+        s = replace(settings, **changes)
+        data = self.pairs if dataset is None else dataset
+        run = train(course, s, dataset=data, callbacks=callbacks, progress=False)
+        samples = sample_eval(run.model, run.tokenizer, self.prompts)
+        judge = GoldAnnotator(s.persona)
+        kl = sequence_kl(run.model, run.ref_model, run.tokenizer, samples)
+        profile = profile_table(samples.texts, samples.prompts)
+        return {
+            "win-rate vs SFT": win_rate(judge, samples.prompts, samples.texts, self.baseline),
+            "KL to SFT": sum(kl) / len(kl),
+            "gold": sum(judge.scores(samples.prompts, samples.texts)) / len(samples),
+            "on-topic": profile["on_topic"],
+            "words": profile["words"],
+            "seconds": run.seconds,
+        }
+
+    def run_simpo(self, course, settings: DPOSettings, beta: float = 2.0, **changes) -> dict:
+        """A SimPO-like contrast (margin γ = 0): no reference, per-token average log-probs."""
+        return self.run(course, settings, reference_free=True, loss_type="sigmoid_norm", beta=beta, **changes)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Plots of training
+
+TRAINING_PANELS = {
+    "implicit reward β·log(π/π_ref)": ["rewards/chosen", "rewards/rejected"],
+    "margin (chosen − rejected)": ["rewards/margins"],
+    "accuracy (chosen reward > rejected)": ["rewards/accuracies"],
+    "log π of the answers": ["logps/chosen", "logps/rejected"],
+}
+
+
+def make_plot(panels: dict | None = None, title: str = "DPO", **options):
+    """A LivePlot of DPO's training metrics (TRL's names), drawn while training runs."""
+    from tutor.plots import LivePlot
+
+    return LivePlot(panels or TRAINING_PANELS, title=title, **options)
