@@ -62,6 +62,8 @@ class PPOConfig:
     mini_batch_size: int = 12  # episodes per gradient step
     ppo_epochs: int = 2  # passes over each rollout (PPO reuses its samples a few times)
     learning_rate: float = 3e-4  # policy and value model (a 1 M-parameter model needs far more than 1e-6)
+    anneal_lr: bool = False  # decay the learning rate linearly to 0 over `steps`: the last updates
+    # are small, so the final policy is less a matter of which rollout came last
     max_grad_norm: float = 1.0
     max_new_tokens: int = 96  # answers longer than this are cut and count as "no EOS"
     temperature: float = 1.0  # sampling temperature; log-probs are computed at the same one
@@ -572,6 +574,9 @@ class PPOTrainer:
         start = time.perf_counter()
         torch.manual_seed(cfg.seed * 100_003 + self.step_count * self.accelerator.num_processes + self.accelerator.process_index)
         prompts = self._next_prompts(cfg.batch_size)
+        if cfg.anneal_lr:
+            for group in self.optimizer.param_groups:
+                group["lr"] = cfg.learning_rate * max(0.0, 1.0 - self.step_count / cfg.steps)
         ro = self.rollout(prompts)
         rollout_seconds = time.perf_counter() - start
         upd = self.update(ro)
