@@ -149,7 +149,8 @@ def test_reward_model_on_token_ids_matches_score_texts(sft_dir, tokenizer, rewar
     """PPO scores the policy's own token ids; that must agree with scoring the decoded texts."""
     from tutor.reward import score_texts
 
-    trainer = trainer_for(sft_dir, tokenizer, reward=reward_model, normalize_reward=False)
+    # Room for whole answers: only answers that ended with EOS are compared.
+    trainer = trainer_for(sft_dir, tokenizer, reward=reward_model, normalize_reward=False, max_new_tokens=128)
     torch.manual_seed(2)
     ro = trainer.rollout(TRAIN[:16])
     by_text = torch.tensor(score_texts(reward_model, tokenizer, ro.prompts, ro.texts))
@@ -347,3 +348,15 @@ def test_value_model_copies_are_independent(sft_dir):
     with torch.no_grad():
         next(value.trunk.parameters()).add_(1.0)
     assert not torch.equal(next(value.trunk.parameters()), next(lm.base_model.parameters()))
+
+
+def test_anneal_lr_decays_the_learning_rate_linearly_over_the_steps(sft_dir, tokenizer):
+    trainer = trainer_for(sft_dir, tokenizer, steps=4, batch_size=4, mini_batch_size=4, ppo_epochs=1,
+                          max_new_tokens=16, anneal_lr=True)
+    seen = []
+    trainer.train(callback=lambda step, m: seen.append(trainer.optimizer.param_groups[0]["lr"]), progress=False)
+    lr = trainer.config.learning_rate
+    assert seen == pytest.approx([lr, 0.75 * lr, 0.5 * lr, 0.25 * lr])
+    fixed = trainer_for(sft_dir, tokenizer, steps=2, batch_size=4, mini_batch_size=4, ppo_epochs=1, max_new_tokens=16)
+    fixed.train(progress=False)
+    assert fixed.optimizer.param_groups[0]["lr"] == lr
