@@ -276,7 +276,8 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
     import datasets
     from trl import DPOConfig, DPOTrainer
 
-    from tutor.progress import quiet_config, quiet_progress
+    from tutor.progress import quiet_progress
+    from tutor.trl_config import common_args
 
     s = (settings or DPOSettings()).check()
     if ref_model is None:
@@ -286,8 +287,7 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
     check_same_vocabulary(model, ref_model, tokenizer)
     max_length = context_limit(model, s.max_length)
     check_pairs(dataset, tokenizer, max_length)
-    args = quiet_config(
-        DPOConfig,
+    args = DPOConfig(**common_args(
         output_dir,
         device,
         learning_rate=s.learning_rate,
@@ -305,7 +305,7 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
         seed=s.seed,
         data_seed=s.seed,
         **overrides,
-    )
+    ))
     datasets.disable_progress_bars()  # tokenising and scoring a few thousand rows: bars are noise
     trainer = DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
     if s.reference_free:

@@ -11,6 +11,7 @@ import os
 import random
 import re
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,6 +145,8 @@ def quiet_libraries() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    # TRL 1.16 still reads transformers 5's deprecated alias inside DPOTrainer: nothing a learner can act on.
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
 
 def setup(FAST: bool | None = None, MODEL: str = TINY, seed: int = 0, quiet: bool = False) -> Course:  # noqa: N803
