@@ -88,7 +88,7 @@ class PPOConfig:
     @classmethod
     def for_mode(cls, fast: bool, **overrides) -> PPOConfig:
         """The notebook's defaults: FAST mode trains for fewer steps on smaller rollouts."""
-        base = dict(steps=4, batch_size=16, mini_batch_size=8, calibration_samples=32) if fast else {}
+        base = dict(steps=4, batch_size=12, mini_batch_size=6, calibration_samples=32) if fast else {}
         return cls(**{**base, **overrides})
 
     def check(self) -> PPOConfig:
