@@ -23,6 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "notebooks.json"
 
+# The issues' targets on 2 CPU cores: seconds in (full, FAST) mode; every notebook ≤ 1.5 GB peak RSS.
+TARGETS = {"00_welcome": (60, 20), "01_pretraining": (60, 20), "02_sft": (60, 20), "04_reward_model": (60, 20),
+           "05_ppo": (120, 30), "06_dpo": (90, 30), "07_ppo_vs_dpo": (180, 30)}
+PEAK_RSS_MB = 1.5 * 1024
+
 # Executed in a child process: runs one notebook and polls the kernel's memory while it runs.
 RUNNER = r"""
 import json, sys, threading, time
@@ -80,6 +85,11 @@ def main() -> None:
                 print(f"{mode:>4} {path.name} ...", end=" ", flush=True)
                 record = run(path, mode == "fast", Path(runs))
                 print(record.get("error", "")[-300:] or f"{record['seconds']} s, {record['peak_rss_mb']} MB")
+                if "seconds" in record:
+                    limit = TARGETS.get(path.stem, (None, None))[mode == "fast"]
+                    record["target_seconds"] = limit
+                    record["meets_targets"] = (limit is None or record["seconds"] <= limit) and \
+                        record["peak_rss_mb"] <= PEAK_RSS_MB
                 results["notebooks"].setdefault(path.stem, {})[mode] = record
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
                           "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
