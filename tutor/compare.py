@@ -226,6 +226,13 @@ def summarise(records: Sequence[dict]) -> dict:
     return out
 
 
+def _stability(summary: dict) -> str:
+    if summary["seeds"] < 2:
+        return f"{summary['win']:.0%} on one seed (the spread needs ≥ 2 seeds: run in full mode)"
+    low, high = summary["win_range"]
+    return f"{summary['win']:.0%} ± {summary['win_sd']:.0%} over {summary['seeds']} seeds (range {low:.0%}–{high:.0%})"
+
+
 def models_in_memory(method: str, record: dict | None = None) -> str:
     if method == "ppo":
         params = (record or {}).get("metrics", {}).get("parameters", {})
@@ -251,7 +258,7 @@ def comparison_table(ppo: Sequence[dict] | None, dpo: Sequence[dict], reward_rec
         cols["PPO (RLHF)"] = {
             "reward model": f"yes: trained first ({rm_seconds:.0f} s, held-out accuracy {rm.get('accuracy', float('nan')):.0%})" if rm_seconds else "yes",
             "RL loop": f"yes: {episodes} answers sampled, scored and learned from" if episodes else "yes",
-            "stability (win-rate across seeds)": f"{p['win']:.0%} ± {p['win_sd']:.0%} over {p['seeds']} seeds (range {p['win_range'][0]:.0%}–{p['win_range'][1]:.0%})",
+            "stability (win-rate across seeds)": _stability(p),
             "compute cost (wall time)": f"{p['seconds']:.0f} s ± {p['seconds_sd']:.0f}" + (f" + reward model {rm_seconds:.0f} s" if rm_seconds else ""),
             "peak memory (training process)": f"{p['peak_rss_mb']:.0f} MB" if p["peak_rss_mb"] else "not measured",
             "models in memory": models_in_memory("ppo", ppo[0]),
@@ -262,7 +269,7 @@ def comparison_table(ppo: Sequence[dict] | None, dpo: Sequence[dict], reward_rec
     cols["DPO"] = {
         "reward model": "no: the policy's log-ratio to the reference is the reward",
         "RL loop": "no: one supervised loss over fixed pairs",
-        "stability (win-rate across seeds)": f"{d['win']:.0%} ± {d['win_sd']:.0%} over {d['seeds']} seeds (range {d['win_range'][0]:.0%}–{d['win_range'][1]:.0%})",
+        "stability (win-rate across seeds)": _stability(d),
         "compute cost (wall time)": f"{d['seconds']:.0f} s ± {d['seconds_sd']:.0f}",
         "peak memory (training process)": f"{d['peak_rss_mb']:.0f} MB" if d["peak_rss_mb"] else "not measured",
         "models in memory": models_in_memory("dpo"),

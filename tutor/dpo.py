@@ -50,6 +50,7 @@ class DPOSettings:
     use_learner_labels: bool = True  # notebook 03's labels, when there are enough, replace the annotator's
     answers_per_prompt: int = 4  # on-policy data: answers the annotator ranks per prompt (pair = best, worst)
     rounds: int = 3  # on-policy data: rounds of sample → rank → train (iterative DPO)
+    max_new_tokens: int = 96  # on-policy answers: 95 % of SFT answers end by then; one long answer keeps a whole batch generating
     seed: int = 0
 
     @classmethod
@@ -276,7 +277,8 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
     import datasets
     from trl import DPOConfig, DPOTrainer
 
-    from tutor.progress import quiet_config, quiet_progress
+    from tutor.progress import quiet_progress
+    from tutor.trl_config import common_args
 
     s = (settings or DPOSettings()).check()
     if ref_model is None:
@@ -286,8 +288,7 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
     check_same_vocabulary(model, ref_model, tokenizer)
     max_length = context_limit(model, s.max_length)
     check_pairs(dataset, tokenizer, max_length)
-    args = quiet_config(
-        DPOConfig,
+    args = DPOConfig(**common_args(
         output_dir,
         device,
         learning_rate=s.learning_rate,
@@ -305,7 +306,7 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
         seed=s.seed,
         data_seed=s.seed,
         **overrides,
-    )
+    ))
     datasets.disable_progress_bars()  # tokenising and scoring a few thousand rows: bars are noise
     trainer = DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
     if s.reference_free:
@@ -333,7 +334,8 @@ def rank_by_labels(judge, prompt: str, answers: Sequence[str], rng) -> list[int]
     return sorted(range(len(answers)), key=lambda i: (wins[i], rng.random()))
 
 
-def on_policy_pairs(model, tokenizer, n: int, persona="riley", seed: int = 0, k: int = 2, split: str = "train"):
+def on_policy_pairs(model, tokenizer, n: int, persona="riley", seed: int = 0, k: int = 2, split: str = "train",
+                    max_new_tokens: int = 96):
     """`n` pairs made of the SFT model's own answers, labelled by the gold annotator: data that looks
     like what the model actually writes. With k > 2 the annotator compares k answers to a prompt
     pairwise and the pair is (most wins, fewest wins): more labels per pair, far fewer flipped pairs."""
@@ -348,7 +350,8 @@ def on_policy_pairs(model, tokenizer, n: int, persona="riley", seed: int = 0, k:
     rng = random.Random(seed)
     prompts = [p.text for p in prompts_for(split)]
     asked = [rng.choice(prompts) for _ in range(n)]
-    answers = [sample(model, tokenizer, asked, seed=seed * 100 + i + 1).texts for i in range(k)]
+    answers = [sample(model, tokenizer, asked, seed=seed * 100 + i + 1, max_new_tokens=max_new_tokens, batch_size=128).texts
+               for i in range(k)]
     judge = GoldAnnotator(persona, seed=seed)
     rows = []
     for row, prompt in enumerate(asked):
@@ -404,7 +407,7 @@ def training_data(course, settings: DPOSettings, model=None, tokenizer=None, use
         if mine is not None:
             return mine, f"your {len(mine)} labels from notebook 03"
         k = settings.answers_per_prompt
-        data = on_policy_pairs(model, tokenizer, settings.n_pairs, settings.persona, seed, k)
+        data = on_policy_pairs(model, tokenizer, settings.n_pairs, settings.persona, seed, k, max_new_tokens=settings.max_new_tokens)
         how = f"best vs worst of {k} answers ranked by" if k > 2 else "pairs of the model's own answers labelled by"
         return data, f"{len(data)} {how} the gold annotator ({settings.persona})"
     return preference_data(course, settings.n_pairs, settings.persona, use_learner_labels, seed)
