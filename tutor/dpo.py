@@ -31,11 +31,14 @@ class DPOSettings:
     are pairs of SFT answers too, replace them when present); "gold" = the world's candidate answers
     labelled by the annotator. Measured on the tiny model (notebook 06 shows it): one round of
     off-policy or on-policy pairs plateaus near 65-70 % win-rate over SFT, and longer training
-    degenerates; three rounds of fresh on-policy pairs, with the chosen answers' NLL added
-    (`sft_weight`, which keeps the model fluent), pass 85 %.
+    degenerates; rounds of fresh on-policy pairs, with the chosen answers' NLL added (`sft_weight`,
+    which keeps the model fluent), pass 85 %. Held-out win-rate after each round of 400 pairs
+    (under CPU load, ~55 s a round): seed 0 70 → 82 → 88 → 87 %, seed 1 66 → 83 → 86 → 84 %, KL
+    5.3-5.7 nats after round 3 and 6.7-8.3 after round 4: a fourth round buys distance, not
+    quality, so the stage stops at three.
     """
 
-    n_pairs: int = 500  # per round
+    n_pairs: int = 400  # per round
     epochs: float = 2.0
     learning_rate: float = 5e-4
     batch_size: int = 32
@@ -572,11 +575,12 @@ class SweepSetup:
         return cls(pairs.select(range(n)), [sft.prompts[i] for i in keep], [sft.texts[i] for i in keep])
 
     def run(self, course, settings: DPOSettings, dataset=None, callbacks=None, **changes) -> dict:
-        """Train from SFT with `settings` (+ `changes`) on the sweep's pairs; measure on its prompts."""
+        """Train from SFT with `settings` (+ `changes`) on the sweep's pairs for one round of plain DPO
+        (no NLL term, unless `changes` ask for it); measure on the sweep's prompts."""
         from tutor.evaluate import sample_eval, win_rate
         from tutor.world import GoldAnnotator, profile_table
 
-        s = replace(settings, **changes)
+        s = replace(settings, **{"rounds": 1, "sft_weight": 0.0, **changes})  # one round of plain DPO unless asked
         data = self.pairs if dataset is None else dataset
         run = train(course, s, dataset=data, callbacks=callbacks, progress=False)
         samples = sample_eval(run.model, run.tokenizer, self.prompts)
