@@ -563,16 +563,20 @@ class SweepSetup:
     pairs: object
     prompts: list[str]
     baseline: list[str]
+    max_new_tokens: int = 160  # as the SFT answers it is compared with
 
     @classmethod
     def for_course(cls, course, pairs, n_pairs: int | None = None) -> SweepSetup:
+        """256 pairs and the 35 held-out prompts; FAST: 32 pairs, 20 prompts, answers cut at 96
+        tokens (a sketch: the sweep's runs dominate the notebook's FAST time)."""
         from tutor.stages import load_samples
 
-        n = min(len(pairs), n_pairs or (64 if course.fast else 256))
+        n = min(len(pairs), n_pairs or (32 if course.fast else 256))
         sft = load_samples(course, "sft")
         k = 2 if course.fast else 4  # eval_prompts repeats each held-out prompt k times in a row
-        keep = range(0, len(sft), k)
-        return cls(pairs.select(range(n)), [sft.prompts[i] for i in keep], [sft.texts[i] for i in keep])
+        keep = list(range(0, len(sft), k))[: 20 if course.fast else None]
+        return cls(pairs.select(range(n)), [sft.prompts[i] for i in keep], [sft.texts[i] for i in keep],
+                   96 if course.fast else 160)
 
     def run(self, course, settings: DPOSettings, dataset=None, callbacks=None, **changes) -> dict:
         """Train from SFT with `settings` (+ `changes`) on the sweep's pairs for one round of plain DPO
@@ -583,7 +587,7 @@ class SweepSetup:
         s = replace(settings, **{"rounds": 1, "sft_weight": 0.0, **changes})  # one round of plain DPO unless asked
         data = self.pairs if dataset is None else dataset
         run = train(course, s, dataset=data, callbacks=callbacks, progress=False)
-        samples = sample_eval(run.model, run.tokenizer, self.prompts)
+        samples = sample_eval(run.model, run.tokenizer, self.prompts, max_new_tokens=self.max_new_tokens)
         judge = GoldAnnotator(s.persona)
         kl = sequence_kl(run.model, run.ref_model, run.tokenizer, samples)
         profile = profile_table(samples.texts, samples.prompts)
