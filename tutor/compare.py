@@ -116,8 +116,11 @@ def _stage_record(course, method: str) -> dict | None:
     }
 
 
-def seed_run(course, method: str, seed: int = 0, persona: str = "riley", quiet: bool = False) -> dict:
-    """The record of one training run, from the cache or trained now in a child process."""
+def seed_run(course, method: str, seed: int = 0, persona: str = "riley", quiet: bool = False,
+             separate_process: bool = True) -> dict:
+    """The record of one training run, from the cache or trained now: in a child process (its peak
+    memory is then its own), or with `separate_process=False` in this one (no start-up cost, no
+    memory figure)."""
     check_method(method)
     if not available(method):
         raise TutorError(f"This version of the course has no {method.upper()} stage yet (tutor/{method}.py).")
@@ -132,9 +135,15 @@ def seed_run(course, method: str, seed: int = 0, persona: str = "riley", quiet: 
     record = _read(where, course.fast)
     if record is not None:
         return record
+    where.mkdir(parents=True, exist_ok=True)
+    if not separate_process:
+        if not quiet:
+            print(f"[compare] training {method.upper()} for {persona}, seed {seed} …")
+        record = {**_build_in_this_process(course, method, seed, persona, where), "peak_rss_mb": None, "folder": str(where)}
+        (where / "record.json").write_text(json.dumps(record, indent=2))
+        return record
     if not quiet:
         print(f"[compare] training {method.upper()} for {persona}, seed {seed} (a separate process, to measure its memory) …")
-    where.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")] if p)}
     cmd = [sys.executable, "-m", "tutor.compare", method, "--seed", str(seed), "--persona", persona,
            "--model", course.model, "--runs", str(course.runs), "--out", str(where)] + (["--fast"] if course.fast else [])
