@@ -7,7 +7,7 @@
   for 07, reward) stages already built, as they are after notebooks 02 and 04 (targets: 06 full
   ≤ 90 s, 07 full ≤ 180 s, FAST ≤ 30 s each, peak RSS ≤ 1.5 GB).
 
-Run: ``PYTHONPATH=. python benchmarks/dpo.py [--runs FOLDER] [--seeds 0 1] [--fast-only] [--notebooks]``.
+Run: ``PYTHONPATH=. python benchmarks/dpo.py [--runs FOLDER] [--seeds 0 1] [--fast-only|--full-only] [--notebooks]``.
 The runs folder (default ./runs) keeps the SFT stage between runs; it is built first if missing
 (not timed). Each seed's stage is built in a fresh temporary copy of that folder.
 """
@@ -109,12 +109,13 @@ def main() -> None:
     parser.add_argument("--runs", default=str(ROOT / "runs"), help="runs folder holding the SFT (and reward) stages")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--fast-only", action="store_true")
+    parser.add_argument("--full-only", action="store_true")
     parser.add_argument("--notebooks", action="store_true", help="also time notebooks 06 and 07")
     args = parser.parse_args()
     runs = Path(args.runs).resolve()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.pop("TUTOR_FAST", None)
-    modes = [True] if args.fast_only else [True, False]
+    modes = [True] if args.fast_only else [False] if args.full_only else [True, False]
     import tutor
     from tutor import stages
 
