@@ -1,4 +1,4 @@
-"""DPO: the from-scratch twin equals TRL's loss and logged rewards; training beats SFT; bad input."""
+"""DPO: the from-scratch twin equals TRL's loss and logged rewards; training separates the pairs; bad input."""
 
 import copy
 
@@ -157,3 +157,21 @@ def test_model_as_its_own_reference_is_refused(policy, tokenizer, tmp_path):
 def test_bad_settings_are_clear_errors(change, match):
     with pytest.raises(TutorError, match=match):
         dpo.DPOSettings(**change).check()
+
+
+def test_training_makes_the_implicit_reward_prefer_the_chosen_answers(ref_model, tokenizer, tmp_path):
+    """A few DPO steps move β·log(π/π_ref) apart on the pairs: chosen above rejected on most of them
+    (it starts at exactly 0 for every answer, since the policy starts as the reference)."""
+    data = gold_dataset(48, seed=5)
+    policy = load_causal_lm("tiny")
+    settings = dpo.DPOSettings(batch_size=16, epochs=4, learning_rate=2e-3, beta=0.1, sft_weight=0.0)
+    trainer = dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path, settings=settings, disable_tqdm=True)
+    trainer.train()
+    prompts = [_texts(r["prompt"]) for r in data]
+    chosen = [_texts(r["chosen"]) for r in data]
+    rejected = [_texts(r["rejected"]) for r in data]
+    trained = trainer.model
+    rc = dpo.implicit_reward(dpo.response_logps(trained, tokenizer, prompts, chosen), dpo.response_logps(ref_model, tokenizer, prompts, chosen), 0.1)
+    rr = dpo.implicit_reward(dpo.response_logps(trained, tokenizer, prompts, rejected), dpo.response_logps(ref_model, tokenizer, prompts, rejected), 0.1)
+    assert (rc > rr).float().mean().item() >= 0.8
+    assert (rc - rr).mean().item() > 0.1

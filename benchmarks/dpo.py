@@ -1,0 +1,152 @@
+"""Benchmark DPO and write benchmarks/results/dpo.json.
+
+- the `dpo` stage at its default settings, once per seed: stage seconds (sampling + training +
+  held-out measurement, per round too), gold win-rate over the SFT model and KL to it on held-out
+  prompts (target: ≥ 85 % on every seed);
+- optionally notebooks 06 and 07 executed top to bottom in FAST and full mode, with the SFT (and,
+  for 07, reward) stages already built, as they are after notebooks 02 and 04 (targets: 06 full
+  ≤ 90 s, 07 full ≤ 180 s, FAST ≤ 30 s each, peak RSS ≤ 1.5 GB).
+
+Run: ``PYTHONPATH=. python benchmarks/dpo.py [--runs FOLDER] [--seeds 0 1] [--fast-only|--full-only] [--notebooks]``.
+The runs folder (default ./runs) keeps the SFT stage between runs; it is built first if missing
+(not timed). Each seed's stage is built in a fresh temporary copy of that folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {"notebook_06_full_s": 90.0, "notebook_07_full_s": 180.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5,
+           "gold_win_rate_vs_sft": 0.85}
+
+
+def peak_rss_gb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024**2  # Linux reports kB
+
+
+def stage_benchmark(fast: bool, seed: int, runs: Path) -> dict:
+    """Build the dpo stage with `seed` in a copy of `runs` holding only the SFT stage."""
+    import tutor
+    from tutor import dpo, stages
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(runs / "tiny" / "sft", Path(tmp) / "tiny" / "sft")
+        os.environ["TUTOR_RUNS"] = tmp
+        course = tutor.setup(FAST=fast, quiet=True)
+        settings = dpo.DPOSettings.for_mode(fast, seed=seed, use_learner_labels=False)
+        start = time.perf_counter()
+        record = stages.build(course, "dpo", settings=settings, progress=False)
+        seconds = time.perf_counter() - start
+    m = record["metrics"]
+    return {
+        "mode": "FAST" if fast else "full",
+        "seed": seed,
+        "stage_seconds": round(seconds, 2),
+        "train_seconds": m["train_seconds"],
+        "n_pairs": m["n_pairs"],
+        "gold_win_rate_vs_sft": round(m["gold_win_rate_vs_sft"], 3),
+        "kl": round(m["kl"], 3),
+        "kl_exact": round(m["kl_exact"], 3),
+        "gold": round(m["gold"], 3),
+        "sft_gold": round(m["sft_gold"], 3),
+        "follows_instruction_rate": m["follows_instruction_rate"],
+        "profile": m["profile"],
+        "rounds": m["rounds"],
+        "settings": m["settings"],
+        "peak_rss_gb_so_far": round(peak_rss_gb(), 3),
+    }
+
+
+def notebook_benchmark(name: str, fast: bool, runs: Path) -> dict:
+    """Execute a notebook in a fresh kernel (as tests/test_notebooks.py does) and time it."""
+    path = ROOT / "notebooks" / name
+    code = (
+        "import nbformat, resource, sys, time\n"
+        "from nbclient import NotebookClient\n"
+        "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+        "t = time.perf_counter()\n"
+        "NotebookClient(nb, timeout=1800, kernel_name='python3', resources={'metadata': {'path': sys.argv[2]}}).execute()\n"
+        "print('SECONDS', time.perf_counter() - t)\n"
+        "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print('KERNEL_RSS_GB', r.ru_maxrss / 1024**2)\n"
+    )
+    env = {**os.environ, "TUTOR_RUNS": str(runs), "HF_HUB_OFFLINE": "1", "TUTOR_NONINTERACTIVE": "1",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("TUTOR_FAST", None)
+    if fast:
+        env["TUTOR_FAST"] = "1"
+    load = os.getloadavg()
+    proc = subprocess.run([sys.executable, "-c", code, str(path), str(path.parent)], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed ({'FAST' if fast else 'full'}):\n{(proc.stdout + proc.stderr)[-4000:]}")
+    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if line.startswith(("SECONDS", "KERNEL_RSS_GB")))
+    return {
+        "notebook": name,
+        "mode": "FAST" if fast else "full",
+        "execute_seconds": round(float(lines["SECONDS"]), 1),
+        "kernel_peak_rss_gb": round(float(lines["KERNEL_RSS_GB"]), 3),
+        "load_average_at_start": [round(x, 2) for x in load],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", default=str(ROOT / "runs"), help="runs folder holding the SFT (and reward) stages")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--fast-only", action="store_true")
+    parser.add_argument("--full-only", action="store_true")
+    parser.add_argument("--notebooks", action="store_true", help="also time notebooks 06 and 07")
+    args = parser.parse_args()
+    runs = Path(args.runs).resolve()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.pop("TUTOR_FAST", None)
+    modes = [True] if args.fast_only else [False] if args.full_only else [True, False]
+    import tutor
+    from tutor import stages
+
+    for fast in modes:  # prerequisites, not timed
+        os.environ["TUTOR_RUNS"] = str(runs)
+        stages.ensure(tutor.setup(FAST=fast, quiet=True), "sft")
+    load = os.getloadavg()
+    result = {
+        "benchmark": "dpo",
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+                    "load_average_at_start": [round(x, 2) for x in load]},
+        "targets": TARGETS,
+        "stage": [stage_benchmark(fast, seed, runs) for fast in modes for seed in (args.seeds if not fast else args.seeds[:1])],
+    }
+    if args.notebooks:
+        with tempfile.TemporaryDirectory() as tmp:
+            for fast in modes:
+                copy = Path(tmp) / ("fast" if fast else "full")
+                for stage in ("base", "sft", "reward"):
+                    if (runs / "tiny" / stage).exists() and not (copy / "tiny" / stage).exists():
+                        shutil.copytree(runs / "tiny" / stage, copy / "tiny" / stage)
+                for name in ("06_dpo.ipynb", "07_ppo_vs_dpo.ipynb"):
+                    result.setdefault("notebook", []).append(notebook_benchmark(name, fast, copy))
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    out = HERE / "results" / "dpo.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
