@@ -31,6 +31,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from tutor.settings import model_runs  # noqa: E402  (after the path: runs from a clone without install)
+
 TARGETS = {"notebook_06_full_s": 90.0, "notebook_07_full_s": 180.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5,
            "gold_win_rate_vs_sft": 0.85}
 
@@ -45,7 +47,7 @@ def stage_benchmark(fast: bool, seed: int, runs: Path) -> dict:
     from tutor import dpo, stages
 
     with tempfile.TemporaryDirectory() as tmp:
-        shutil.copytree(runs / "tiny" / "sft", Path(tmp) / "tiny" / "sft")
+        shutil.copytree(model_runs(runs, "tiny", fast) / "sft", model_runs(Path(tmp), "tiny", fast) / "sft")
         os.environ["TUTOR_RUNS"] = tmp
         course = tutor.setup(FAST=fast, quiet=True)
         settings = dpo.DPOSettings.for_mode(fast, seed=seed, use_learner_labels=False)
@@ -137,8 +139,8 @@ def main() -> None:
             for fast in modes:
                 copy = Path(tmp) / ("fast" if fast else "full")
                 for stage in ("base", "sft", "reward"):
-                    if (runs / "tiny" / stage).exists() and not (copy / "tiny" / stage).exists():
-                        shutil.copytree(runs / "tiny" / stage, copy / "tiny" / stage)
+                    if (model_runs(runs, "tiny", fast) / stage).exists() and not (model_runs(copy, "tiny", fast) / stage).exists():
+                        shutil.copytree(model_runs(runs, "tiny", fast) / stage, model_runs(copy, "tiny", fast) / stage)
                 for name in ("06_dpo.ipynb", "07_ppo_vs_dpo.ipynb"):
                     result.setdefault("notebook", []).append(notebook_benchmark(name, fast, copy))
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

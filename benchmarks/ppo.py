@@ -30,6 +30,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from tutor.settings import model_runs  # noqa: E402  (after the path: runs from a clone without install)
+
 TARGETS = {"notebook_full_s": 120.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5, "gold_win_rate_vs_sft": 0.8}
 
 
@@ -135,8 +137,8 @@ def main() -> None:
             for fast in modes:
                 copy = Path(tmp) / ("fast" if fast else "full")
                 for stage in ("base", "sft", "reward"):
-                    if (runs / "tiny" / stage).exists():
-                        shutil.copytree(runs / "tiny" / stage, copy / "tiny" / stage)
+                    if (model_runs(runs, "tiny", fast) / stage).exists():
+                        shutil.copytree(model_runs(runs, "tiny", fast) / stage, model_runs(copy, "tiny", fast) / stage)
                 result.setdefault("notebook", []).append(notebook_benchmark(fast, copy))
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out = HERE / "results" / "ppo.json"

@@ -87,6 +87,11 @@ def model_key(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
 
 
+def model_runs(runs: Path, model: str, fast: bool) -> Path:
+    """Where one MODEL's stages live in one mode (see `Course.model_runs`)."""
+    return Path(runs) / (model_key(model) + ("-fast" if fast else ""))
+
+
 def check_model(model: str) -> str:
     """Accept "tiny" or a local folder that holds a transformers model; anything else is an error."""
     if not isinstance(model, str) or not model.strip():
@@ -116,8 +121,9 @@ class Course:
 
     @property
     def model_runs(self) -> Path:
-        """Artifacts of this MODEL's stages: runs/<model key>/<stage>/."""
-        return self.runs / model_key(self.model)
+        """Artifacts of this MODEL's stages: runs/<model key>/<stage>/ (runs/<model key>-fast/ in FAST
+        mode, so a quick sketch is never reused as the real thing, nor compared with it)."""
+        return model_runs(self.runs, self.model, self.fast)
 
     def describe(self) -> str:
         mode = "FAST" if self.fast else "full"
