@@ -267,6 +267,7 @@ def comparison_table(ppo: Sequence[dict] | None, dpo: Sequence[dict], reward_rec
         cols["PPO (RLHF)"] = {
             "reward model": f"yes: trained first ({rm_seconds:.0f} s, held-out accuracy {rm.get('accuracy', float('nan')):.0%})" if rm_seconds else "yes",
             "RL loop": f"yes: {episodes} answers sampled, scored and learned from" if episodes else "yes",
+            "annotator labels used": f"{rm['n_train_pairs']} (the reward model's pairs)" if "n_train_pairs" in rm else "not recorded",
             "stability (win-rate across seeds)": _stability(p),
             "compute cost (wall time)": f"{p['seconds']:.0f} s ± {p['seconds_sd']:.0f}" + (f" + reward model {rm_seconds:.0f} s" if rm_seconds else ""),
             "peak memory (training process)": f"{p['peak_rss_mb']:.0f} MB" if p["peak_rss_mb"] else "not measured",
@@ -277,7 +278,8 @@ def comparison_table(ppo: Sequence[dict] | None, dpo: Sequence[dict], reward_rec
         }
     cols["DPO"] = {
         "reward model": "no: the policy's log-ratio to the reference is the reward",
-        "RL loop": "no: one supervised loss over fixed pairs",
+        "RL loop": _dpo_loop(dpo[0]["metrics"]),
+        "annotator labels used": _dpo_labels(dpo[0]["metrics"]),
         "stability (win-rate across seeds)": _stability(d),
         "compute cost (wall time)": f"{d['seconds']:.0f} s ± {d['seconds_sd']:.0f}",
         "peak memory (training process)": f"{d['peak_rss_mb']:.0f} MB" if d["peak_rss_mb"] else "not measured",
@@ -287,6 +289,20 @@ def comparison_table(ppo: Sequence[dict] | None, dpo: Sequence[dict], reward_rec
         "KL to SFT (nats per answer)": f"{d['kl']:.2f} ± {d['kl_sd']:.2f}",
     }
     return pd.DataFrame(cols)
+
+
+def _dpo_loop(metrics: dict) -> str:
+    rounds = len(metrics.get("rounds") or []) or 1
+    if rounds == 1:
+        return "no: one supervised loss over fixed pairs"
+    return f"no RL loop, but {rounds} rounds: fresh answers, labelled by the annotator, then a supervised loss"
+
+
+def _dpo_labels(metrics: dict) -> str:
+    labels = metrics.get("annotator_labels")
+    if not labels:
+        return "not recorded"
+    return f"{labels} (each round ranks fresh answers)" if len(metrics.get("rounds") or []) > 1 else str(labels)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ reward* of an answer: DPO is a reward model hidden inside the policy. Training g
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -473,7 +474,11 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
         seconds += spent
         n_pairs += len(trainer.train_dataset)
         history += [{**h, "round": r + 1} for h in trainer.state.log_history]
-        record = {"round": r + 1, "pairs": len(trainer.train_dataset), "seconds": round(spent, 2), "data": source}
+        # What the pairs cost in annotator comparisons: ranking k answers asks for every pair of them.
+        ranked = dataset is None or r > 0
+        per_pair = math.comb(s.answers_per_prompt, 2) if ranked and s.data == "on_policy" and not source.startswith("your ") else 1
+        record = {"round": r + 1, "pairs": len(trainer.train_dataset), "labels": len(data) * per_pair,
+                  "seconds": round(spent, 2), "data": source}
         if measure_rounds and r + 1 < rounds:  # the last round is measured by `evaluate`
             record.update(_held_out(course, s, policy, initial, tokenizer))
         records.append(record)
@@ -526,6 +531,7 @@ def evaluate(course, run: DPORun, samples=None) -> dict:
         "kl_exact": sum(kl_exact) / len(kl_exact),
         "train_seconds": round(run.seconds, 2),
         "n_pairs": run.n_pairs,
+        "annotator_labels": sum(r.get("labels", 0) for r in run.rounds),  # comparisons asked of the annotator
         "data": run.source,
         "final_margin": last.get("rewards/margins"),
         "final_accuracy": last.get("rewards/accuracies"),
