@@ -36,9 +36,9 @@ def test_setup_reads_fast_and_runs_from_the_environment(tmp_path, monkeypatch):
     course = setup(FAST=False, MODEL="tiny", quiet=True)
     assert course.fast and course.runs == tmp_path / "r" and course.runs.is_dir()
     assert course.model_runs == tmp_path / "r" / "tiny-fast"  # FAST sketches never mix with full runs
-    assert setup(FAST=False, quiet=True).model_runs == tmp_path / "r" / "tiny"
     monkeypatch.setenv("TUTOR_FAST", "0")
     assert not setup(FAST=False, quiet=True).fast
+    assert setup(FAST=False, quiet=True).model_runs == tmp_path / "r" / "tiny"
     assert setup(FAST=True, quiet=True).fast
 
 
