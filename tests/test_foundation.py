@@ -172,4 +172,9 @@ def test_summary_tables_show_each_stage_and_ppo_beside_dpo():
     assert "follows_instruction_rate=0.930" in table and "kl=5.100" in table
     comparison = ppo_vs_dpo_table(summary)
     assert "gold win-rate vs SFT     85%" in comparison and "90%" in comparison
+    assert "no: one supervised loss" in comparison  # no rounds recorded: plain DPO
+    summary["reward"] = {"n_train_pairs": 1000}
+    summary["dpo"].update(rounds_trained=3, annotator_labels=1800)  # the summary keeps numbers only
+    comparison = ppo_vs_dpo_table(summary)
+    assert "1000 (reward model)" in comparison and "1800 (each round" in comparison and "3 rounds" in comparison
     assert ppo_vs_dpo_table({"sft": summary["sft"]}) is None

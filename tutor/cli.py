@@ -43,8 +43,12 @@ def ppo_vs_dpo_table(summary: dict) -> str | None:
                             ("seconds", "training time (s)", "{:.0f}")):
         cells = [summary[m].get(key) for m in ("ppo", "dpo")]
         rows.append((label, *(fmt.format(c) if isinstance(c, int | float) else "-" for c in cells)))
+    from tutor.compare import dpo_labels, dpo_loop
+
+    rm_labels = summary.get("reward", {}).get("n_train_pairs")
     rows.append(("reward model", "yes (stage 'reward')", "no"))
-    rows.append(("RL loop", "yes (sample, score, update)", "no (one loss on pairs)"))
+    rows.append(("RL loop", "yes (sample, score, update)", dpo_loop(summary["dpo"])))
+    rows.append(("annotator labels", f"{rm_labels} (reward model)" if rm_labels else "-", dpo_labels(summary["dpo"])))
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = [f"{r[0]:<{width[0]}}  {r[1]:<{width[1]}}  {r[2]}".rstrip() for r in rows]
     lines.insert(1, "-" * max(len(line) for line in lines))

@@ -278,8 +278,8 @@ def comparison_table(ppo: Sequence[dict] | None, dpo: Sequence[dict], reward_rec
         }
     cols["DPO"] = {
         "reward model": "no: the policy's log-ratio to the reference is the reward",
-        "RL loop": _dpo_loop(dpo[0]["metrics"]),
-        "annotator labels used": _dpo_labels(dpo[0]["metrics"]),
+        "RL loop": dpo_loop(dpo[0]["metrics"]),
+        "annotator labels used": dpo_labels(dpo[0]["metrics"]),
         "stability (win-rate across seeds)": _stability(d),
         "compute cost (wall time)": f"{d['seconds']:.0f} s ± {d['seconds_sd']:.0f}",
         "peak memory (training process)": f"{d['peak_rss_mb']:.0f} MB" if d["peak_rss_mb"] else "not measured",
@@ -291,18 +291,24 @@ def comparison_table(ppo: Sequence[dict] | None, dpo: Sequence[dict], reward_rec
     return pd.DataFrame(cols)
 
 
-def _dpo_loop(metrics: dict) -> str:
-    rounds = len(metrics.get("rounds") or []) or 1
+def dpo_loop(metrics: dict) -> str:
+    """The "RL loop" cell for a DPO run: none, but iterative DPO is not one fixed set of pairs either."""
+    rounds = _rounds(metrics)
     if rounds == 1:
         return "no: one supervised loss over fixed pairs"
     return f"no RL loop, but {rounds} rounds: fresh answers, labelled by the annotator, then a supervised loss"
 
 
-def _dpo_labels(metrics: dict) -> str:
+def dpo_labels(metrics: dict) -> str:
+    """The "annotator labels used" cell for a DPO run (ranking k answers costs k(k−1)/2 labels a pair)."""
     labels = metrics.get("annotator_labels")
     if not labels:
         return "not recorded"
-    return f"{labels} (each round ranks fresh answers)" if len(metrics.get("rounds") or []) > 1 else str(labels)
+    return f"{labels} (each round ranks fresh answers)" if _rounds(metrics) > 1 else str(labels)
+
+
+def _rounds(metrics: dict) -> int:
+    return int(metrics.get("rounds_trained") or len(metrics.get("rounds") or []) or 1)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -532,6 +532,7 @@ def evaluate(course, run: DPORun, samples=None) -> dict:
         "train_seconds": round(run.seconds, 2),
         "n_pairs": run.n_pairs,
         "annotator_labels": sum(r.get("labels", 0) for r in run.rounds),  # comparisons asked of the annotator
+        "rounds_trained": len(run.rounds),
         "data": run.source,
         "final_margin": last.get("rewards/margins"),
         "final_accuracy": last.get("rewards/accuracies"),
