@@ -18,9 +18,7 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,14 +29,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from measure import peak_rss_gb, run_notebook  # noqa: E402  (this folder: see benchmarks/measure.py)
+
 from tutor.settings import model_runs  # noqa: E402  (after the path: runs from a clone without install)
 
 TARGETS = {"notebook_06_full_s": 90.0, "notebook_07_full_s": 180.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5,
            "gold_win_rate_vs_sft": 0.85}
-
-
-def peak_rss_gb(who=resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024**2  # Linux reports kB
 
 
 def stage_benchmark(fast: bool, seed: int, runs: Path) -> dict:
@@ -76,32 +72,15 @@ def stage_benchmark(fast: bool, seed: int, runs: Path) -> dict:
 
 def notebook_benchmark(name: str, fast: bool, runs: Path) -> dict:
     """Execute a notebook in a fresh kernel (as tests/test_notebooks.py does) and time it."""
-    path = ROOT / "notebooks" / name
-    code = (
-        "import nbformat, resource, sys, time\n"
-        "from nbclient import NotebookClient\n"
-        "nb = nbformat.read(sys.argv[1], as_version=4)\n"
-        "t = time.perf_counter()\n"
-        "NotebookClient(nb, timeout=1800, kernel_name='python3', resources={'metadata': {'path': sys.argv[2]}}).execute()\n"
-        "print('SECONDS', time.perf_counter() - t)\n"
-        "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-        "print('KERNEL_RSS_GB', r.ru_maxrss / 1024**2)\n"
-    )
-    env = {**os.environ, "TUTOR_RUNS": str(runs), "HF_HUB_OFFLINE": "1", "TUTOR_NONINTERACTIVE": "1",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    env.pop("TUTOR_FAST", None)
-    if fast:
-        env["TUTOR_FAST"] = "1"
     load = os.getloadavg()
-    proc = subprocess.run([sys.executable, "-c", code, str(path), str(path.parent)], env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{name} failed ({'FAST' if fast else 'full'}):\n{(proc.stdout + proc.stderr)[-4000:]}")
-    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if line.startswith(("SECONDS", "KERNEL_RSS_GB")))
+    record = run_notebook(ROOT / "notebooks" / name, fast, runs)
+    if "error" in record:
+        raise SystemExit(f"{name} failed ({'FAST' if fast else 'full'}):\n{record['error']}")
     return {
         "notebook": name,
         "mode": "FAST" if fast else "full",
-        "execute_seconds": round(float(lines["SECONDS"]), 1),
-        "kernel_peak_rss_gb": round(float(lines["KERNEL_RSS_GB"]), 3),
+        "execute_seconds": record["seconds"],
+        "kernel_peak_rss_gb": round(record["peak_rss_mb"] / 1024, 3),
         "load_average_at_start": [round(x, 2) for x in load],
     }
 

@@ -14,8 +14,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,50 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "notebooks.json"
 
+from measure import run_notebook  # noqa: E402  (this folder: see benchmarks/measure.py)
+
 # The issues' targets on 2 CPU cores: seconds in (full, FAST) mode; every notebook ≤ 1.5 GB peak RSS.
 TARGETS = {"00_welcome": (60, 20), "01_pretraining": (60, 20), "02_sft": (60, 20), "04_reward_model": (60, 20),
            "05_ppo": (120, 30), "06_dpo": (90, 30), "07_ppo_vs_dpo": (180, 30)}
 PEAK_RSS_MB = 1.5 * 1024
-
-# Executed in a child process: runs one notebook and polls the kernel's memory while it runs.
-RUNNER = r"""
-import json, sys, threading, time
-import nbformat, psutil
-from nbclient import NotebookClient
-path, workdir = sys.argv[1], sys.argv[2]
-nb = nbformat.read(path, as_version=4)
-peak = 0
-done = threading.Event()
-def poll():
-    global peak
-    me = psutil.Process()
-    while not done.is_set():
-        rss = 0
-        for child in me.children(recursive=True):
-            try:
-                rss += child.memory_info().rss
-            except psutil.Error:
-                pass
-        peak = max(peak, rss)
-        time.sleep(0.1)
-threading.Thread(target=poll, daemon=True).start()
-start = time.perf_counter()
-NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": workdir}}).execute()
-seconds = time.perf_counter() - start
-done.set()
-print(json.dumps({"seconds": round(seconds, 1), "peak_rss_mb": round(peak / 2**20)}))
-"""
-
-
-def run(path: Path, fast: bool, runs: Path) -> dict:
-    env = {**os.environ, "TUTOR_RUNS": str(runs), "HF_HUB_OFFLINE": "1", "TUTOR_FAST": "1" if fast else "0",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", RUNNER, str(path), str(path.parent)], env=env,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        return {"error": (proc.stdout + proc.stderr)[-2000:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -83,7 +43,7 @@ def main() -> None:
                 if wanted and path.name[:2] not in wanted:
                     continue
                 print(f"{mode:>4} {path.name} ...", end=" ", flush=True)
-                record = run(path, mode == "fast", Path(runs))
+                record = run_notebook(path, mode == "fast", Path(runs))
                 print(record.get("error", "")[-300:] or f"{record['seconds']} s, {record['peak_rss_mb']} MB")
                 if "seconds" in record:
                     limit = TARGETS.get(path.stem, (None, None))[mode == "fast"]
