@@ -37,22 +37,24 @@ def _texts(value):
     return value[0]["content"] if isinstance(value, list) else value
 
 
+def _one_trl_step_and_our_logps(policy, ref_model, tokenizer, data, settings, tmp_path):
+    """One full-batch DPOTrainer step (a learning rate too small to move anything) and, for the same
+    pairs, our own log-probabilities of policy and reference: what the twin tests compare."""
+    before = copy.deepcopy(policy)
+    trainer = dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path, settings=settings, max_steps=1, progress=False)
+    trainer.train()
+    logged = next(h for h in trainer.state.log_history if "rewards/margins" in h)
+    prompts, chosen, rejected = ([_texts(r[key]) for r in data] for key in ("prompt", "chosen", "rejected"))
+    logps = [dpo.response_logps(model, tokenizer, prompts, answers, max_length=256)
+             for model, answers in ((before, chosen), (before, rejected), (ref_model, chosen), (ref_model, rejected))]
+    return logged, (prompts, chosen), logps
+
+
 def test_twin_matches_trl_loss_and_logged_rewards(policy, ref_model, tokenizer, tmp_path):
     data = gold_dataset(24, seed=3)
     beta = 0.3
     settings = dpo.DPOSettings(batch_size=len(data), beta=beta, learning_rate=1e-9, sft_weight=0.0)
-    before = copy.deepcopy(policy)
-    trainer = dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path, settings=settings, max_steps=1, disable_tqdm=True)
-    trainer.train()
-    logged = next(h for h in trainer.state.log_history if "rewards/margins" in h)
-
-    prompts = [_texts(r["prompt"]) for r in data]
-    chosen = [_texts(r["chosen"]) for r in data]
-    rejected = [_texts(r["rejected"]) for r in data]
-    pc = dpo.response_logps(before, tokenizer, prompts, chosen, max_length=256)
-    pr = dpo.response_logps(before, tokenizer, prompts, rejected, max_length=256)
-    rc = dpo.response_logps(ref_model, tokenizer, prompts, chosen, max_length=256)
-    rr = dpo.response_logps(ref_model, tokenizer, prompts, rejected, max_length=256)
+    logged, _, (pc, pr, rc, rr) = _one_trl_step_and_our_logps(policy, ref_model, tokenizer, data, settings, tmp_path)
     loss, chosen_rewards, rejected_rewards = dpo.dpo_loss(pc, pr, rc, rr, beta)
 
     assert abs(chosen_rewards - rejected_rewards).max() > 0.05, "policy and reference barely differ: a weak test"
@@ -69,18 +71,7 @@ def test_twin_with_the_sft_term_matches_trl(policy, ref_model, tokenizer, tmp_pa
     data = gold_dataset(16, seed=5)  # holds a pair over DPO's 256 tokens: TRL cuts it, so must the twin
     beta, weight = 0.2, 0.7
     settings = dpo.DPOSettings(batch_size=len(data), beta=beta, learning_rate=1e-9, sft_weight=weight)
-    before = copy.deepcopy(policy)
-    trainer = dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path, settings=settings, max_steps=1, progress=False)
-    trainer.train()
-    logged = next(h for h in trainer.state.log_history if "rewards/margins" in h)
-
-    prompts = [_texts(r["prompt"]) for r in data]
-    chosen = [_texts(r["chosen"]) for r in data]
-    rejected = [_texts(r["rejected"]) for r in data]
-    pc = dpo.response_logps(before, tokenizer, prompts, chosen, max_length=256)
-    pr = dpo.response_logps(before, tokenizer, prompts, rejected, max_length=256)
-    rc = dpo.response_logps(ref_model, tokenizer, prompts, chosen, max_length=256)
-    rr = dpo.response_logps(ref_model, tokenizer, prompts, rejected, max_length=256)
+    logged, (prompts, chosen), (pc, pr, rc, rr) = _one_trl_step_and_our_logps(policy, ref_model, tokenizer, data, settings, tmp_path)
     loss, _, _ = dpo.dpo_loss(pc, pr, rc, rr, beta)
     tokens = sum(len(ids) for _, ids in dpo.encode_pairs(tokenizer, prompts, chosen, max_length=256))
     nll = -pc.sum().item() / tokens

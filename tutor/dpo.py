@@ -372,14 +372,15 @@ def on_policy_pairs(model, tokenizer, n: int, persona="riley", seed: int = 0, k:
 def label_quality(pairs, persona="riley") -> float:
     """Share of pairs whose `chosen` answer the persona's noiseless score really rates higher: how
     much of the training signal points the right way (the simulated world lets us look)."""
-    from tutor.preferences import _text
+    from tutor.tokenizer import message_text
     from tutor.world import GoldAnnotator
 
     judge = GoldAnnotator(persona)
     rows = list(pairs)
     if not rows:
         raise TutorError("label_quality() needs at least one pair.")
-    better = sum(judge.score(_text(r["prompt"]), _text(r["chosen"])) > judge.score(_text(r["prompt"]), _text(r["rejected"])) for r in rows)
+    prompt, chosen, rejected = ([message_text(r[key]) for r in rows] for key in ("prompt", "chosen", "rejected"))
+    better = sum(a > b for a, b in zip(judge.scores(prompt, chosen), judge.scores(prompt, rejected), strict=True))
     return better / len(rows)
 
 
@@ -461,7 +462,8 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
         else:
             data, source = training_data(course, s, policy, tokenizer, use_learner_labels=s.use_learner_labels and r == 0,
                                          seed=s.seed * 1000 + r)
-        if r == 0 and source.startswith("your "):
+        learners = r == 0 and source.startswith("your ")  # training_data's word for notebook 03's labels
+        if learners:
             rounds = 1  # the learner's labels cannot be asked for again on fresh answers
         sources.append(source)
         if on_round is not None:
@@ -475,8 +477,8 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
         n_pairs += len(trainer.train_dataset)
         history += [{**h, "round": r + 1} for h in trainer.state.log_history]
         # What the pairs cost in annotator comparisons: ranking k answers asks for every pair of them.
-        ranked = dataset is None or r > 0
-        per_pair = math.comb(s.answers_per_prompt, 2) if ranked and s.data == "on_policy" and not source.startswith("your ") else 1
+        ranked = s.data == "on_policy" and not learners and (dataset is None or r > 0)
+        per_pair = math.comb(s.answers_per_prompt, 2) if ranked else 1
         record = {"round": r + 1, "pairs": len(trainer.train_dataset), "labels": len(data) * per_pair,
                   "seconds": round(spent, 2), "data": source}
         if measure_rounds and r + 1 < rounds:  # the last round is measured by `evaluate`

@@ -10,16 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tutor.errors import TutorError
+from tutor.tokenizer import message_text
 
 FIELDS = ("prompt", "chosen", "rejected")
-
-
-def _text(value) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return " ".join(str(m.get("content", "")) for m in value if isinstance(m, dict))
-    return ""
 
 
 def check_preference_rows(rows, drop_ties: bool = True) -> tuple[list[dict], int]:
@@ -38,9 +31,9 @@ def check_preference_rows(rows, drop_ties: bool = True) -> tuple[list[dict], int
                 raise TutorError(
                     f"Preference row {i} has no {field!r} field; each row needs 'prompt', 'chosen' and 'rejected'."
                 )
-            if not _text(row[field]).strip():
+            if not message_text(row[field]).strip():
                 raise TutorError(f"Preference row {i} has an empty {field!r}; fill it in or remove the row.")
-        if row.get("tie") or _text(row["chosen"]).strip() == _text(row["rejected"]).strip():
+        if row.get("tie") or message_text(row["chosen"]).strip() == message_text(row["rejected"]).strip():
             if not drop_ties:
                 raise TutorError(f"Preference row {i} is a tie (chosen equals rejected); ties carry no preference.")
             ties += 1

@@ -148,19 +148,10 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
 
     from tutor.batching import grouped, pair_lengths
     from tutor.progress import quiet_progress
-    from tutor.trl_config import common_args
+    from tutor.trl_config import common_args, schedule_args
 
     s = settings or RewardSettings()
-    options = dict(
-        learning_rate=s.learning_rate,
-        num_train_epochs=s.epochs,
-        per_device_train_batch_size=s.batch_size,
-        lr_scheduler_type="cosine",
-        warmup_steps=s.warmup_steps,
-        max_length=s.max_length,
-        seed=s.seed,
-        train_sampling_strategy="group_by_length",  # see tutor.batching: half the padding
-    )
+    options = dict(schedule_args(s), train_sampling_strategy="group_by_length")  # see tutor.batching: half the padding
     options.update(overrides)
     args = RewardConfig(**common_args(output_dir, device, **options))
     _quiet_datasets()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tutor.errors import TutorError
 from tutor.settings import TINY
+from tutor.tokenizer import message_text
 
 
 @dataclass
@@ -38,14 +39,6 @@ class SFTSettings:
         return settings
 
 
-def _text(value) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return " ".join(str(m.get("content", "")) for m in value if isinstance(m, dict))
-    return ""
-
-
 def check_sft_rows(rows) -> list[dict]:
     """Every row needs a non-empty `prompt` and `completion` (strings or chat messages)."""
     rows = list(rows)
@@ -61,7 +54,7 @@ def check_sft_rows(rows) -> list[dict]:
                 raise TutorError(
                     f"SFT row {i} has a {type(row[field]).__name__} as {field!r}; use a string or a list of chat messages."
                 )
-            if not _text(row[field]).strip():
+            if not message_text(row[field]).strip():
                 raise TutorError(f"SFT row {i} has an empty {field!r}; remove the row or fill it in.")
     return rows
 
@@ -110,19 +103,10 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
     from trl import SFTConfig, SFTTrainer
 
     from tutor.progress import quiet_progress
-    from tutor.trl_config import common_args
+    from tutor.trl_config import common_args, schedule_args
 
     s = settings or SFTSettings()
-    options = dict(
-        learning_rate=s.learning_rate,
-        num_train_epochs=s.epochs,
-        per_device_train_batch_size=s.batch_size,
-        lr_scheduler_type="cosine",
-        warmup_steps=s.warmup_steps,
-        max_length=s.max_length,
-        completion_only_loss=True,
-        seed=s.seed,
-    )
+    options = dict(schedule_args(s), completion_only_loss=True)
     options.update(overrides)
     args = SFTConfig(**common_args(output_dir, device, **options))
     datasets.disable_progress_bars()  # tokenising a few thousand rows: a bar would only add noise

@@ -69,7 +69,8 @@ def folder(course: Course, name: str) -> Path:
 
 
 def read_metrics(course: Course, name: str) -> dict | None:
-    """The stage's saved record, or None when it is missing, unreadable or too weak for this mode."""
+    """The stage's saved record, or None when it is missing or unreadable (each mode has its own
+    folder, so a FAST sketch never stands in for a full run: see `Course.model_runs`)."""
     path = folder(course, name) / "metrics.json"
     if not path.exists():
         return None
@@ -77,8 +78,6 @@ def read_metrics(course: Course, name: str) -> dict | None:
         record = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    if record.get("fast") and not course.fast:
-        return None  # a FAST artifact is a sketch: full mode rebuilds it
     return record
 
 

@@ -37,3 +37,17 @@ def common_args(output_dir: str | Path, device: str, **overrides) -> dict:
         args["gradient_checkpointing"] = False
     args.update(overrides)
     return args
+
+
+def schedule_args(settings) -> dict:
+    """The training schedule our stage settings (`SFTSettings`, `RewardSettings`) spell the same way,
+    in TRL's names: rate, epochs, batch, a cosine decay after a short warm-up, length cut, seed."""
+    return dict(
+        learning_rate=settings.learning_rate,
+        num_train_epochs=settings.epochs,
+        per_device_train_batch_size=settings.batch_size,
+        lr_scheduler_type="cosine",
+        warmup_steps=settings.warmup_steps,
+        max_length=settings.max_length,
+        seed=settings.seed,
+    )
