@@ -360,3 +360,19 @@ def test_anneal_lr_decays_the_learning_rate_linearly_over_the_steps(sft_dir, tok
     fixed = trainer_for(sft_dir, tokenizer, steps=2, batch_size=4, mini_batch_size=4, ppo_epochs=1, max_new_tokens=16)
     fixed.train(progress=False)
     assert fixed.optimizer.param_groups[0]["lr"] == lr
+
+
+def test_peak_and_fall_names_reward_hacking_only_when_gold_falls_as_the_proxy_rises():
+    from tutor.ppo_lab import peak_and_fall
+
+    def run(gold, proxy):
+        return [{"gold/score": g, "objective/scores": p} for g, p in zip(gold, proxy, strict=True)]
+
+    hacked = peak_and_fall(run([0, 1, 2, 3, 2, 1, 0, -1], [0, 1, 2, 3, 4, 5, 6, 7]), k=1)
+    assert hacked["hacked"] and hacked["peak"] == 3
+    assert not peak_and_fall(run([0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]), k=1)["hacked"]  # gold never falls
+    assert not peak_and_fall(run([0, 3, 1, 0], [0, 3, 2, 1]), k=1)["hacked"]  # both fall: not the proxy's fault
+    smooth = peak_and_fall(run([0, 3, 0, 3], [0, 0, 0, 0]), k=2)
+    assert smooth["gold"] == [0, 1.5, 1.5, 1.5]
+    with pytest.raises(TutorError, match="at least one step"):
+        peak_and_fall([])

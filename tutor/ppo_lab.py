@@ -122,3 +122,19 @@ def trajectory(history: Sequence[dict], bon: BestOfN) -> dict[str, list[float]]:
         "proxy": [h["objective/scores"] for h in history],
         "gold": bon.normalise_gold([h["gold/score"] for h in history]),
     }
+
+
+def smoothed(values: Sequence[float], k: int = 3) -> list[float]:
+    """Trailing mean over k steps: one rollout of a few dozen answers is a noisy measurement."""
+    return [sum(values[max(0, i - k + 1) : i + 1]) / len(values[max(0, i - k + 1) : i + 1]) for i in range(len(values))]
+
+
+def peak_and_fall(history: Sequence[dict], k: int = 3) -> dict:
+    """Gao et al.'s over-optimisation verdict on one run: smoothed gold and proxy per step, the gold
+    peak's step index, and `hacked` — the proxy still rose after the gold peak while gold fell."""
+    if not history:
+        raise TutorError("peak_and_fall() needs a trained run's history (at least one step).")
+    gold = smoothed([h["gold/score"] for h in history], k)
+    proxy = smoothed([h["objective/scores"] for h in history], k)
+    peak = max(range(len(gold)), key=gold.__getitem__)
+    return {"gold": gold, "proxy": proxy, "peak": peak, "hacked": proxy[-1] > proxy[peak] and gold[-1] < gold[peak]}

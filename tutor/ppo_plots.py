@@ -1,98 +1,11 @@
-"""Figures for notebook 05: the training dashboard, overlaid runs, and Gao et al.'s √KL plot.
-
-The live dashboard uses `tutor.plots.LivePlot` when the package has it (curves redraw while the
-cell runs). Without it, `Dashboard` collects the metrics and draws one static plotly figure when
-training ends — the same panels, only not live.
-"""
+"""Figures and tables for notebook 05: Gao et al.'s √KL plot, one token's PPO quantities, the four
+models. (Live training curves are `tutor.plots.LivePlot`'s.)"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
-
-# Panel title → the metrics it shows (TRL's names, plus the gold annotator's score).
-DASHBOARD = {
-    "reward-model score (normalised)": ["objective/scores", "objective/rlhf_reward"],
-    "KL(π ‖ π_SFT) per answer": ["objective/kl"],
-    "gold annotator's score": ["gold/score"],
-}
-LABELS = {
-    "objective/scores": "score",
-    "objective/rlhf_reward": "score − β·KL",
-    "objective/kl": "KL",
-    "gold/score": "gold",
-}
-
-
-def _live_plot_class():
-    try:
-        from tutor.plots import LivePlot
-    except ImportError:
-        return None
-    return LivePlot
-
-
-class Dashboard:
-    """`log(step, metrics)` during training (pass `dashboard.log` as PPOTrainer.train's callback),
-    `close()` at the end. Live when `tutor.plots.LivePlot` exists, one figure at the end otherwise."""
-
-    def __init__(self, panels: Mapping[str, Sequence[str]] = DASHBOARD, title: str = "PPO", refs: Mapping | None = None):
-        self.panels = {k: list(v) for k, v in panels.items()}
-        self.title = title
-        self.refs = dict(refs or {})
-        self.history: list[dict] = []
-        cls = _live_plot_class()
-        self._live = cls(self.panels, title=title, refs=self.refs or None, every=1.0) if cls else None
-        self._wanted = {m for ms in self.panels.values() for m in ms}
-
-    @property
-    def live(self) -> bool:
-        return self._live is not None
-
-    def log(self, step: int, metrics: Mapping[str, float]) -> None:
-        row = {k: v for k, v in metrics.items() if k in self._wanted}
-        self.history.append({"step": step, **row})
-        if self._live is not None:
-            self._live.log(step, row)
-
-    def close(self):
-        """End the live plot (it becomes one static figure); without LivePlot, return the figure."""
-        if self._live is not None:
-            self._live.close()
-            return None
-        return curves({self.title: self.history}, self.panels, refs=self.refs, title=self.title)
-
-
-def curves(runs: Mapping[str, Sequence[Mapping]], panels: Mapping[str, Sequence[str]],
-           title: str = "", refs: Mapping[str, float] | None = None, x: str = "step"):
-    """One panel per entry of `panels`, one colour per run (a β sweep, seeds, learning rates)."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    names = list(panels)
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.07)
-    dashes = ("solid", "dot", "dash", "dashdot")
-    for r, (run, history) in enumerate(runs.items()):
-        colour = PALETTE[r % len(PALETTE)]
-        for c, panel in enumerate(names, start=1):
-            for d, metric in enumerate(panels[panel]):
-                rows = [h for h in history if metric in h]
-                label = run if len(runs) > 1 else LABELS.get(metric, metric)
-                if len(runs) > 1 and len(panels[panel]) > 1:
-                    label = f"{run}: {LABELS.get(metric, metric)}"
-                fig.add_trace(go.Scatter(
-                    x=[h[x] for h in rows], y=[h[metric] for h in rows], mode="lines", name=label,
-                    line={"color": colour if len(runs) > 1 else PALETTE[d], "dash": dashes[d % 4] if len(runs) > 1 else "solid"},
-                    legendgroup=label, showlegend=(c == 1 or len(runs) == 1) and not (len(runs) > 1 and c > 1),
-                ), row=1, col=c)
-            if refs and panel in refs:
-                fig.add_hline(y=refs[panel], line={"dash": "dash", "color": "grey"}, row=1, col=c)
-    fig.update_layout(title=title, height=330, margin={"t": 60, "b": 40, "l": 40, "r": 20},
-                      legend={"orientation": "h", "y": -0.2})
-    fig.update_xaxes(title_text=x)
-    return fig
-
 
 def gao_figure(trajectories: Mapping[str, Mapping[str, Sequence[float]]], bon, title: str = ""):
     """Gold (solid) and proxy (dashed) against √KL: PPO runs as paths, best-of-n as markers."""
