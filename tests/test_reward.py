@@ -194,6 +194,24 @@ def test_a_short_training_run_beats_chance_on_held_out_pairs(course):
     assert trained.losses[-1] < trained.losses[0]
 
 
+def test_the_reward_heads_start_depends_on_its_seed_not_on_what_ran_before(tokenizer):
+    """Notebook 04 and `rlhf-tutor run` must train the same reward model: the fresh score head is
+    drawn from the settings' seed, and drawing it leaves the caller's random state alone."""
+    from tutor.reward import init_reward_model
+
+    torch.manual_seed(123)
+    first = init_reward_model(TINY_DIR, tokenizer, seed=0).score.weight.detach().clone()
+    after_first = torch.rand(1)
+    torch.manual_seed(456)
+    torch.rand(10)  # other work in the same process
+    second = init_reward_model(TINY_DIR, tokenizer, seed=0).score.weight.detach()
+    other_seed = init_reward_model(TINY_DIR, tokenizer, seed=1).score.weight.detach()
+    assert torch.equal(first, second)
+    assert not torch.equal(first, other_seed)
+    torch.manual_seed(123)
+    assert torch.equal(torch.rand(1), after_first)  # the caller's stream did not move
+
+
 def test_the_learners_own_labels_are_used_when_there_are_enough(course):
     from tutor.labeling import LabelStore
     from tutor.reward import train

@@ -117,9 +117,13 @@ def score_texts(model, tokenizer, prompts: Sequence[str], responses: Sequence[st
 # --------------------------------------------------------------------------- training
 
 
-def init_reward_model(folder: str | Path, tokenizer, device: str = "cpu"):
+def init_reward_model(folder: str | Path, tokenizer, device: str = "cpu", seed: int = 0):
     """A reward model initialised from a causal LM folder (the SFT model): same body, a fresh
-    one-output `score` head. Its pad token id tells it where each padded sequence really ends."""
+    one-output `score` head. Its pad token id tells it where each padded sequence really ends.
+
+    The head's random start comes from `seed`, not from whatever ran earlier in the process, so
+    notebook 04 and `rlhf-tutor run` train the same reward model (the start alone moves held-out
+    accuracy by a few points: benchmarks/results/reward_ablations.json)."""
     import torch
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
@@ -132,7 +136,9 @@ def init_reward_model(folder: str | Path, tokenizer, device: str = "cpu"):
     hf_logging.disable_progress_bar()
     try:
         dtype = torch.float32 if device == "cpu" else "auto"
-        model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1, dtype=dtype)
+        with torch.random.fork_rng(devices=[]):  # seed the head without touching the caller's RNG
+            torch.manual_seed(seed)
+            model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1, dtype=dtype)
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars:
@@ -202,7 +208,7 @@ def train(course, settings: RewardSettings | None = None, data=None, source: str
             data = gold_dataset(s.n_pairs, seed=s.seed, persona=s.persona, temperature=s.label_temperature)
             source = f"{s.n_pairs} pairs labelled by the gold annotator ({s.persona}, noise T={s.label_temperature})"
     tokenizer = load_tokenizer(folder)
-    model = init_reward_model(folder, tokenizer, course.device)
+    model = init_reward_model(folder, tokenizer, course.device, seed=s.seed)
     trainer = make_trainer(model, tokenizer, data, course.model_runs / "reward" / "trainer", course.device, s,
                            callbacks=callbacks, progress=progress)
     trainer.train()
