@@ -59,7 +59,7 @@ class DPOSettings:
 
     @classmethod
     def for_mode(cls, fast: bool, **changes) -> DPOSettings:
-        base = cls(n_pairs=64, rounds=2) if fast else cls()
+        base = cls(n_pairs=32, rounds=2) if fast else cls()  # FAST: a sketch of the recipe, not its result
         return replace(base, **changes)
 
     def check(self) -> DPOSettings:
@@ -620,10 +620,10 @@ class SweepSetup:
     @classmethod
     def for_course(cls, course, pairs, n_pairs: int | None = None) -> SweepSetup:
         """128 pairs (8 steps: enough to tell the variants apart, measured) and the 35 held-out
-        prompts; FAST: 32 pairs, 20 prompts, answers cut at 96 tokens (a sketch)."""
+        prompts; FAST: 16 pairs, 20 prompts, answers cut at 96 tokens (a sketch)."""
         from tutor.stages import load_samples
 
-        n = min(len(pairs), n_pairs or (32 if course.fast else 128))
+        n = min(len(pairs), n_pairs or (16 if course.fast else 128))
         sft = load_samples(course, "sft")
         k = 2 if course.fast else 4  # eval_prompts repeats each held-out prompt k times in a row
         keep = list(range(0, len(sft), k))[: 20 if course.fast else None]
