@@ -3,6 +3,8 @@
 - the `dpo` stage at its default settings, once per seed: stage seconds (sampling + training +
   held-out measurement, per round too), gold win-rate over the SFT model and KL to it on held-out
   prompts (target: ≥ 85 % on every seed);
+- sampling: `tutor.generation.sample` against transformers' `generate` (same prompts, same
+  settings) on the SFT model: what every stage's sampling costs (on-policy pairs, evaluation);
 - optionally notebooks 06 and 07 executed top to bottom in FAST and full mode, with the SFT (and,
   for 07, reward) stages already built, as they are after notebooks 02 and 04 (targets: 06 full
   ≤ 90 s, 07 full ≤ 180 s, FAST ≤ 30 s each, peak RSS ≤ 1.5 GB).
@@ -70,6 +72,36 @@ def stage_benchmark(fast: bool, seed: int, runs: Path) -> dict:
     }
 
 
+def sampling_benchmark(runs: Path, n: int = 400, max_new_tokens: int = 96) -> dict:
+    """Seconds to sample `n` answers with our loop and with `model.generate`, on the SFT model."""
+    import torch
+
+    from tutor.generation import encode_prompts, sample
+    from tutor.models import load_causal_lm, load_tokenizer
+    from tutor.world import prompts_for
+
+    folder = model_runs(runs, "tiny", False) / "sft" / "model"
+    tokenizer, model = load_tokenizer(folder), load_causal_lm(folder).eval()
+    prompts = [p.text for p in prompts_for("train")]
+    prompts = (prompts * (n // len(prompts) + 1))[:n]
+    start = time.perf_counter()
+    ours = sample(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=128, seed=0)
+    ours_s = time.perf_counter() - start
+    torch.manual_seed(0)
+    start = time.perf_counter()
+    tokens = 0
+    for i in range(0, n, 128):
+        enc = encode_prompts(tokenizer, prompts[i : i + 128])
+        with torch.no_grad():
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=True, top_k=0, top_p=1.0,
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        tokens += int((out[:, enc["input_ids"].shape[1]:] != tokenizer.pad_token_id).sum())
+    generate_s = time.perf_counter() - start
+    return {"answers": n, "max_new_tokens": max_new_tokens, "sample_seconds": round(ours_s, 2),
+            "generate_seconds": round(generate_s, 2), "speedup": round(generate_s / ours_s, 2),
+            "mean_tokens_sample": round(sum(ours.lengths) / n, 1), "mean_tokens_generate": round(tokens / n, 1)}
+
+
 def notebook_benchmark(name: str, fast: bool, runs: Path) -> dict:
     """Execute a notebook in a fresh kernel (as tests/test_notebooks.py does) and time it."""
     load = os.getloadavg()
@@ -113,6 +145,8 @@ def main() -> None:
         "targets": TARGETS,
         "stage": [stage_benchmark(fast, seed, runs) for fast in modes for seed in (args.seeds if not fast else args.seeds[:1])],
     }
+    if False in modes:
+        result["sampling"] = sampling_benchmark(runs)
     if args.notebooks:
         with tempfile.TemporaryDirectory() as tmp:
             for fast in modes:

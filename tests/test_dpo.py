@@ -166,3 +166,27 @@ def test_training_makes_the_implicit_reward_prefer_the_chosen_answers(ref_model,
     rr = dpo.implicit_reward(dpo.response_logps(trained, tokenizer, prompts, rejected), dpo.response_logps(ref_model, tokenizer, prompts, rejected), 0.1)
     assert (rc > rr).float().mean().item() >= 0.8
     assert (rc - rr).mean().item() > 0.1
+
+
+def test_response_logps_do_not_depend_on_batching(ref_model, tokenizer):
+    """Rows are scored in batches of similar length and put back in their own order."""
+    prompts = ["Explain convexity.", "What is a coupon?", "Explain duration to a quant.", "Yield?", "What is a bond?"]
+    answers = ["Convexity is the curvature of price in yield, which matters for large moves.", "A coupon is interest.",
+               "Duration is the price sensitivity to yield.", "The return you earn.", "A loan you can trade, paying coupons until it matures."]
+    together = dpo.response_logps(ref_model, tokenizer, prompts, answers, batch_size=2)
+    alone = torch.cat([dpo.response_logps(ref_model, tokenizer, [p], [a]) for p, a in zip(prompts, answers, strict=True)])
+    assert torch.allclose(together, alone, atol=1e-4)
+    assert len(set(together.tolist())) == len(prompts)
+
+
+def test_pairs_scored_once_are_not_scored_again(policy, ref_model, tokenizer, tmp_path):
+    """The sweep's runs share one scoring of their pairs by the SFT reference: a data set that
+    carries the reference's log-probs keeps them, and they equal what scoring it anew gives."""
+    data = gold_dataset(12, seed=2)
+    scored = dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path).train_dataset
+    prompts, chosen = ([_texts(r[key]) for r in data] for key in ("prompt", "chosen"))
+    ours = dpo.response_logps(ref_model, tokenizer, prompts, chosen, max_length=256)
+    assert torch.allclose(torch.tensor(scored["ref_chosen_logps"]), ours, atol=1e-4)
+    marked = scored.remove_columns("ref_chosen_logps").add_column("ref_chosen_logps", [-1.0] * len(scored))
+    again = dpo.make_trainer(load_causal_lm("tiny"), ref_model, tokenizer, marked, tmp_path).train_dataset
+    assert again["ref_chosen_logps"] == [-1.0] * len(scored)
