@@ -392,27 +392,21 @@ class PPOTrainer:
 
     @torch.no_grad()
     def generate(self, model, prompts: Sequence[str]):
-        """Sample answers (top_k=0, top_p=1, at the configured temperature); cut after the first EOS."""
-        from transformers import GenerationConfig
-
-        from tutor.generation import encode_prompts
+        """Sample answers (pure sampling at the configured temperature: `tutor.generation.decode`,
+        the loop every stage samples with); cut after the first EOS."""
+        from tutor.generation import decode, encode_prompts
 
         tok, cfg = self.tokenizer, self.config
         enc = encode_prompts(tok, prompts, chat=True).to(self.accelerator.device)
-        gen = GenerationConfig(
-            do_sample=True, temperature=cfg.temperature, top_k=0, top_p=1.0, max_new_tokens=cfg.max_new_tokens,
-            pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-        )
         try:
-            out = model.generate(**enc, generation_config=gen)
-        except RuntimeError as exc:
-            if "inf" in str(exc) or "nan" in str(exc):
-                raise TutorError(
-                    f"PPO step {self.step_count}: the policy's next-token probabilities became NaN or "
-                    "infinite, so it cannot sample (training diverged); lower learning_rate."
-                ) from None
-            raise
-        response = out[:, enc["input_ids"].shape[1]:]
+            rows, _ = decode(model, enc["input_ids"], enc["attention_mask"], tok.eos_token_id, cfg.max_new_tokens,
+                             cfg.temperature)
+        except TutorError as exc:
+            raise TutorError(f"PPO step {self.step_count}: {exc} Lower learning_rate.") from None
+        width = max(1, max(len(row) for row in rows))
+        response = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long, device=enc["input_ids"].device)
+        for i, row in enumerate(rows):
+            response[i, : len(row)] = torch.tensor(row, dtype=torch.long)
         response, mask, ended = truncate_after_eos(response, tok.eos_token_id, tok.pad_token_id)
         return enc["input_ids"], enc["attention_mask"], response, mask, ended
 
