@@ -40,7 +40,8 @@ class DPOSettings:
     (other random draws, same distribution; ~45 s a round under load): seed 0 77 → 80 → 85 %,
     seed 1 75 → 81 → 84 %, seed 2 73 → 87 → 88 % (the previous code, same machine and SFT model:
     seed 1 75 → 82 → 83 %).
-    Each number is ± about 3 points (140 answers): 85 % is this recipe's typical result, not a floor.
+    Each of these numbers is ± about 3 points (140 answers; evaluations now use 280): 85 % is this
+    recipe's typical result, not a floor.
     """
 
     n_pairs: int = 400  # per round
@@ -625,11 +626,12 @@ class SweepSetup:
     def for_course(cls, course, pairs, n_pairs: int | None = None) -> SweepSetup:
         """128 pairs (8 steps: enough to tell the variants apart, measured) and the 35 held-out
         prompts; FAST: 16 pairs, 20 prompts, answers cut at 96 tokens (a sketch)."""
+        from tutor.evaluate import answers_per_prompt
         from tutor.stages import load_samples
 
         n = min(len(pairs), n_pairs or (16 if course.fast else 128))
         sft = load_samples(course, "sft")
-        k = 2 if course.fast else 4  # eval_prompts repeats each held-out prompt k times in a row
+        k = answers_per_prompt(course.fast)  # eval_prompts repeats each held-out prompt k times in a row
         keep = list(range(0, len(sft), k))[: 20 if course.fast else None]
         return cls(pairs.select(range(n)), [sft.prompts[i] for i in keep], [sft.texts[i] for i in keep],
                    96 if course.fast else 160)
