@@ -104,3 +104,19 @@ def test_bad_temperature_is_a_clear_error(tiny):
     tok, model = tiny
     with pytest.raises(TutorError, match="temperature must be > 0"):
         sample(model, tok, ["Explain duration."], temperature=0)
+
+
+def test_draws_follow_the_models_next_token_distribution(tiny):
+    """Many draws of one prompt's first answer token: their frequencies match softmax(logits / T)
+    (an off-by-one in the inverse-CDF lookup would shift mass onto neighbouring token ids)."""
+    tok, model = tiny
+    n, temperature = 4000, 1.3
+    enc = encode_prompts(tok, ["Explain duration to a retail saver."] * n, chat=False)
+    torch.manual_seed(0)
+    rows, _ = decode(model, enc["input_ids"], enc["attention_mask"], tok.eos_token_id, 1, temperature)
+    with torch.no_grad():
+        logits = model(input_ids=enc["input_ids"][:1], attention_mask=enc["attention_mask"][:1]).logits[0, -1]
+    expected = torch.softmax(logits / temperature, -1)
+    observed = torch.bincount(torch.tensor([r[0] for r in rows]), minlength=expected.numel()).float() / n
+    total_variation = 0.5 * (observed - expected).abs().sum().item()
+    assert total_variation < 0.05, total_variation
