@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from measure import peak_rss_gb, run_notebook  # noqa: E402  (this folder: see benchmarks/measure.py)
+from measure import generate_answers, peak_rss_gb, run_notebook  # noqa: E402  (this folder: see benchmarks/measure.py)
 
 from tutor.settings import model_runs  # noqa: E402  (after the path: runs from a clone without install)
 
@@ -76,7 +76,7 @@ def sampling_benchmark(runs: Path, n: int = 400, max_new_tokens: int = 96) -> di
     """Seconds to sample `n` answers with our loop and with `model.generate`, on the SFT model."""
     import torch
 
-    from tutor.generation import encode_prompts, sample
+    from tutor.generation import sample
     from tutor.models import load_causal_lm, load_tokenizer
     from tutor.world import prompts_for
 
@@ -89,13 +89,7 @@ def sampling_benchmark(runs: Path, n: int = 400, max_new_tokens: int = 96) -> di
     ours_s = time.perf_counter() - start
     torch.manual_seed(0)
     start = time.perf_counter()
-    tokens = 0
-    for i in range(0, n, 128):
-        enc = encode_prompts(tokenizer, prompts[i : i + 128])
-        with torch.no_grad():
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=True, top_k=0, top_p=1.0,
-                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-        tokens += int((out[:, enc["input_ids"].shape[1]:] != tokenizer.pad_token_id).sum())
+    tokens = sum(len(row) for row in generate_answers(model, tokenizer, prompts, max_new_tokens))
     generate_s = time.perf_counter() - start
     return {"answers": n, "max_new_tokens": max_new_tokens, "sample_seconds": round(ours_s, 2),
             "generate_seconds": round(generate_s, 2), "speedup": round(generate_s / ours_s, 2),

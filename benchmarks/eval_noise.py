@@ -24,24 +24,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results" / "eval_noise.json"
 
+from measure import generate_answers  # noqa: E402  (this folder: see benchmarks/measure.py)
+
 
 def generate_texts(model, tokenizer, prompts, seed: int) -> list[str]:
-    """transformers' own sampler, cut at the first EOS like `tutor.generation.sample`."""
+    """transformers' own sampler, answers cut at the first EOS like `tutor.generation.sample`'s."""
     import torch
 
-    from tutor.generation import encode_prompts
-
     torch.manual_seed(seed)
-    enc = encode_prompts(tokenizer, prompts)
-    with torch.no_grad():
-        out = model.generate(**enc, max_new_tokens=160, do_sample=True, temperature=1.0, top_k=0, top_p=1.0,
-                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-    texts = []
-    for row in out[:, enc["input_ids"].shape[1]:].tolist():
-        cut = row.index(tokenizer.eos_token_id) if tokenizer.eos_token_id in row else None
-        kept = row[:cut] if cut is not None else [t for t in row if t != tokenizer.pad_token_id]
-        texts.append(tokenizer.decode(kept, skip_special_tokens=True).strip())
-    return texts
+    rows = generate_answers(model, tokenizer, prompts, max_new_tokens=160, batch_size=len(prompts))
+    eos = tokenizer.eos_token_id
+    return [tokenizer.decode(row[:-1] if row and row[-1] == eos else row, skip_special_tokens=True).strip() for row in rows]
 
 
 def main() -> int:

@@ -60,3 +60,21 @@ def run_notebook(path: Path, fast: bool, runs: Path) -> dict:
 def peak_rss_gb() -> float:
     """This process's peak resident memory so far (Linux reports kB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def generate_answers(model, tokenizer, prompts, max_new_tokens: int, batch_size: int = 128) -> list[list[int]]:
+    """transformers' own `generate` (pure sampling at T = 1): the reference `tutor.generation.sample`
+    is timed and checked against. Each answer's tokens, up to and including its first EOS."""
+    import torch
+
+    from tutor.generation import encode_prompts
+
+    eos, rows = tokenizer.eos_token_id, []
+    for start in range(0, len(prompts), batch_size):
+        enc = encode_prompts(tokenizer, prompts[start : start + batch_size])
+        with torch.no_grad():
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=True, temperature=1.0, top_k=0,
+                                 top_p=1.0, pad_token_id=tokenizer.pad_token_id, eos_token_id=eos)
+        for row in out[:, enc["input_ids"].shape[1]:].tolist():
+            rows.append(row[: row.index(eos) + 1] if eos in row else [t for t in row if t != tokenizer.pad_token_id])
+    return rows

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results" / "reward_ablations.json"
 
-# (name, RewardSettings changes, trainer overrides, start from the base model?)
+# (name, RewardSettings changes, other RewardConfig settings, start from the base model?)
 VARIANTS = [
     ("default", {}, {}, False),
     ("seed 1", {"seed": 1}, {}, False),
@@ -57,17 +57,12 @@ def main() -> int:
         build(course, "sft", progress=False)
     judge = GoldAnnotator("riley")
     held_out = reward.held_out_pairs(1000)
-    make_trainer = reward.make_trainer
     rows = []
-    for name, changes, trainer_overrides, from_base in VARIANTS:
+    for name, changes, trainer_options, from_base in VARIANTS:
         settings = replace(reward.RewardSettings(), **changes)
-        reward.make_trainer = lambda *a, _o=trainer_overrides, **k: make_trainer(*a, **{**k, **_o})
         start = model_folder(course, "base") if from_base else None
         t0 = time.perf_counter()
-        try:
-            trained = reward.train(course, settings, start=start, progress=False)
-        finally:
-            reward.make_trainer = make_trainer
+        trained = reward.train(course, settings, start=start, progress=False, trainer_options=trainer_options)
         seconds = time.perf_counter() - t0
         report = reward.evaluate(trained.model, trained.tokenizer, held_out, judge)
         own = candidate_pairs(500, seed=settings.seed)  # the first 500 of its own training pairs

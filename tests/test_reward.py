@@ -212,6 +212,14 @@ def test_the_reward_heads_start_depends_on_its_seed_not_on_what_ran_before(token
     assert torch.equal(torch.rand(1), after_first)  # the caller's stream did not move
 
 
+def test_other_trainer_settings_reach_the_reward_trainer(course):
+    from tutor.reward import train
+
+    trained = train(course, RewardSettings(n_pairs=16), start=TINY_DIR, progress=False,
+                    trainer_options={"weight_decay": 0.1})
+    assert trained.trainer.args.weight_decay == 0.1
+
+
 def test_the_learners_own_labels_are_used_when_there_are_enough(course):
     from tutor.labeling import LabelStore
     from tutor.reward import train

@@ -158,12 +158,16 @@ def encode_pairs(tokenizer, prompts: Sequence[str], responses: Sequence[str], en
 
 
 def _batches(tokenizer, rows, batch_size: int):
-    """Right-padded (ids, attention, answer-mask) batches: every row's positions start at 0."""
+    """Right-padded (row indices, ids, attention, answer-mask) batches: every row's positions start
+    at 0, and rows go shortest first (prompt + answer), so a batch carries little padding; callers
+    put each result back at its row's index."""
     import torch
 
     pad = tokenizer.pad_token_id
-    for start in range(0, len(rows), batch_size):
-        chunk = rows[start : start + batch_size]
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]) + len(rows[i][1]))
+    for start in range(0, len(order), batch_size):
+        picked = order[start : start + batch_size]
+        chunk = [rows[i] for i in picked]
         seqs = [p + r for p, r in chunk]
         width = max(len(s) for s in seqs)
         ids = torch.full((len(seqs), width), pad, dtype=torch.long)
@@ -173,7 +177,7 @@ def _batches(tokenizer, rows, batch_size: int):
             ids[i, : len(s)] = torch.tensor(s)
             attn[i, : len(s)] = 1
             mask[i, len(p) : len(s)] = True
-        yield ids, attn, mask
+        yield picked, ids, attn, mask
 
 
 def _next_token_logps(model, ids, attn):
@@ -191,22 +195,16 @@ def response_logps(model, tokenizer, prompts: Sequence[str], responses: Sequence
     import torch
 
     rows = encode_pairs(tokenizer, prompts, responses, ended, max_length)
-    order = _by_length(rows)
     out = torch.zeros(len(rows))
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        for start, (ids, attn, mask) in zip(range(0, len(rows), batch_size), _batches(tokenizer, [rows[i] for i in order], batch_size), strict=True):
+        for picked, ids, attn, mask in _batches(tokenizer, rows, batch_size):
             logps = _next_token_logps(model, ids, attn)
             token_logps = logps.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
-            out[order[start : start + batch_size]] = (token_logps * mask[:, 1:]).sum(-1)
+            out[picked] = (token_logps * mask[:, 1:]).sum(-1)
     model.train(was_training)
     return out
-
-
-def _by_length(rows) -> list[int]:
-    """Row indices, shortest prompt + answer first: batches of similar length carry little padding."""
-    return sorted(range(len(rows)), key=lambda i: len(rows[i][0]) + len(rows[i][1]))
 
 
 def sequence_kl(model, ref_model, tokenizer, samples, exact: bool = False, batch_size: int = 64) -> list[float]:
@@ -223,16 +221,15 @@ def sequence_kl(model, ref_model, tokenizer, samples, exact: bool = False, batch
         ref = response_logps(ref_model, tokenizer, samples.prompts, samples.texts, samples.ended, batch_size)
         return (logps - ref).tolist()
     rows = encode_pairs(tokenizer, samples.prompts, samples.texts, samples.ended)
-    order = _by_length(rows)
     out = torch.zeros(len(rows))
     modes = (model.training, ref_model.training)
     model.eval()
     ref_model.eval()
     with torch.no_grad():
-        for start, (ids, attn, mask) in zip(range(0, len(rows), batch_size), _batches(tokenizer, [rows[i] for i in order], batch_size), strict=True):
+        for picked, ids, attn, mask in _batches(tokenizer, rows, batch_size):
             lp, lr = _next_token_logps(model, ids, attn), _next_token_logps(ref_model, ids, attn)
             per_token = (lp.exp() * (lp - lr)).sum(-1)
-            out[order[start : start + batch_size]] = (per_token * mask[:, 1:]).sum(-1)
+            out[picked] = (per_token * mask[:, 1:]).sum(-1)
     model.train(modes[0])
     ref_model.train(modes[1])
     return out.tolist()

@@ -188,12 +188,14 @@ class TrainedReward:
 
 
 def train(course, settings: RewardSettings | None = None, data=None, source: str | None = None,
-          start: str | Path | None = None, callbacks=None, progress: bool = True) -> TrainedReward:
+          start: str | Path | None = None, callbacks=None, progress: bool = True,
+          trainer_options: dict | None = None) -> TrainedReward:
     """Train a reward model from the SFT model on preference pairs.
 
     data: a TRL preference Dataset; by default `tutor.preferences.preference_data` picks the
     learner's own labels from notebook 03 when there are enough, else gold-annotator pairs.
     start: the causal LM to start from (default: the `sft` stage, built if missing).
+    trainer_options: any other RewardConfig setting (e.g. weight_decay), passed to `make_trainer`.
     """
     from tutor.models import load_tokenizer
     from tutor.preferences import gold_dataset, preference_data
@@ -210,7 +212,7 @@ def train(course, settings: RewardSettings | None = None, data=None, source: str
     tokenizer = load_tokenizer(folder)
     model = init_reward_model(folder, tokenizer, course.device, seed=s.seed)
     trainer = make_trainer(model, tokenizer, data, course.model_runs / "reward" / "trainer", course.device, s,
-                           callbacks=callbacks, progress=progress)
+                           callbacks=callbacks, progress=progress, **(trainer_options or {}))
     trainer.train()
     model = trainer.model.eval()
     return TrainedReward(model, tokenizer, trainer, source or "the given data", len(data))
