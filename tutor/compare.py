@@ -73,7 +73,7 @@ def _build_in_this_process(course, method: str, seed: int, persona: str, where: 
 
         # another persona's model learns that persona's labels, never the learner's own
         settings = DPOSettings.for_mode(course.fast, seed=seed, persona=persona, use_learner_labels=persona == "riley")
-        metrics = build_stage(course, where, settings=settings, progress=False)
+        metrics = build_stage(course, where, settings=settings, progress=False, measure_rounds=False)
     else:
         from tutor.ppo import PPOConfig, build_stage
 

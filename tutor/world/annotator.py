@@ -146,7 +146,11 @@ class GoldAnnotator:
 
     def label(self, prompt: str | Prompt, a: str, b: str) -> int:
         """Sample a noisy human label: 1 if `a` is preferred, 0 if `b` is."""
-        return int(self._rng.random() < self.prob_first_preferred(prompt, a, b))
+        return self.label_scores(self.score(prompt, a), self.score(prompt, b))
+
+    def label_scores(self, score_a: float, score_b: float) -> int:
+        """`label` for answers already scored: ranking k answers compares each one k − 1 times."""
+        return int(self._rng.random() < self._prob(score_a - score_b))
 
     def bayes_accuracy(self, pairs: Iterable[tuple[str | Prompt, str, str]]) -> float:
         """Expected accuracy of the best possible predictor of this annotator's labels on `pairs`:
