@@ -1,6 +1,8 @@
 """PPO vs DPO comparison helpers: code counting, the change axes, seed statistics, the table."""
 
+import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +134,54 @@ def test_changes_figure_has_one_bar_group_per_model():
     fig = compare.changes_figure(rows)
     assert [t.name for t in fig.data] == ["A", "B"]
     assert list(fig.data[0].x) == list(compare.CHANGE_AXES)
+
+
+def test_missing_seeds_train_in_one_child_process_and_come_back_in_order(tmp_path, monkeypatch):
+    """Start-up (importing torch, transformers, TRL) is paid once per method, not once per seed."""
+    import subprocess
+
+    import tutor
+
+    monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
+    course = tutor.setup(FAST=True, quiet=True)
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd)
+        seeds = [int(a) for a in cmd[cmd.index("--seeds") + 1 : cmd.index("--persona")]]
+        for seed in seeds:
+            where = compare.run_folder(course, "dpo", seed)
+            where.mkdir(parents=True, exist_ok=True)
+            (where / "record.json").write_text(json.dumps({**_record("dpo", seed, 0.5 + seed / 10, 1.0, 5.0), "fast": True}))
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(compare.subprocess, "run", fake_run)
+    records = compare.runs_for(course, "dpo", [2, 1], quiet=True)
+    assert len(calls) == 1 and calls[0][calls[0].index("--seeds") + 1 : calls[0].index("--persona")] == ["2", "1"]
+    assert [r["seed"] for r in records] == [2, 1]
+    assert compare.runs_for(course, "dpo", [1, 2], quiet=True)[0]["metrics"]["gold_win_rate_vs_sft"] == pytest.approx(0.6)
+    assert len(calls) == 1  # both cached now: no second child
+
+
+def test_a_failing_child_is_one_clear_error(tmp_path, monkeypatch):
+    import subprocess
+
+    import tutor
+
+    monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
+    course = tutor.setup(FAST=True, quiet=True)
+    monkeypatch.setattr(compare.subprocess, "run",
+                        lambda cmd, **kw: subprocess.CompletedProcess(cmd, 2, "", "error: the SFT stage is missing"))
+    with pytest.raises(TutorError, match=r"Training DPO \(riley, seeds 1, 2\) failed: error: the SFT stage is missing"):
+        compare.runs_for(course, "dpo", [1, 2], quiet=True)
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak reset needs Linux /proc")
+def test_peak_memory_restarts_for_each_run_in_one_process():
+    """A child that trains two seeds reports each run's own peak, not the larger of the two."""
+    big = bytearray(300 * 2**20)
+    big[:: 4096] = b"x" * len(big[:: 4096])  # touch every page so it is resident
+    del big
+    before = compare._peak_rss_mb()
+    compare._reset_peak()
+    assert compare._peak_rss_mb() < before - 200

@@ -50,3 +50,46 @@ def test_mismatched_lengths_are_one_clear_sentence(judge):
         win_rate(judge, ["a", "b"], ["x"], ["y", "z"])
     with pytest.raises(TutorError, match="at least one"):
         win_rate(judge, [], [], [])
+
+
+# Where a model wins and loses, by what the question asks for
+
+GROUP_PROMPTS = ["Explain convexity for a quant.", "I am new to investing. What is duration?", "Explain convexity.",
+                 "Should I borrow money to buy bonds?"]
+
+
+def _styled(audiences):
+    import random
+
+    from tutor.world import Style, compose, parse_prompt
+
+    return [compose(parse_prompt(p), Style("polite", "concise", a), random.Random(i))
+            for i, (p, a) in enumerate(zip(GROUP_PROMPTS, audiences, strict=True))]
+
+
+def test_prompt_group_reads_what_the_question_asks_for():
+    from tutor.evaluate import prompt_group
+
+    assert [prompt_group(p) for p in GROUP_PROMPTS] == [
+        "explain, asks for a quant", "explain, asks for a beginner", "explain, no audience named", "advice"]
+
+
+def test_by_prompt_group_finds_where_the_losses_are(judge):
+    """Plain answers everywhere (Riley's taste) lose exactly on the question that asks for a quant."""
+    from tutor.evaluate import by_prompt_group, written_for_quants
+    from tutor.generation import Samples
+
+    fitting = Samples(GROUP_PROMPTS, _styled(["quant", "retail", "retail", "retail"]), [True] * 4)
+    plain = Samples(GROUP_PROMPTS, _styled(["retail"] * 4), [True] * 4)
+    assert written_for_quants(fitting.prompts, fitting.texts)["explain, asks for a quant"] == 1.0
+    assert written_for_quants(plain.prompts, plain.texts)["explain, asks for a quant"] == 0.0
+    groups = by_prompt_group(judge, plain, fitting)
+    quant = groups["explain, asks for a quant"]
+    # elsewhere the two answers are the same text: ties, half a loss each (3 × 0.5 against 1.0)
+    assert quant["win-rate"] == 0.0 and quant["share of all losses"] == pytest.approx(1.0 / 2.5)
+    assert all(g["win-rate"] == 0.5 for name, g in groups.items() if name != "explain, asks for a quant")
+    assert quant["written for quants"] == 0.0 and quant["baseline written for quants"] == 1.0
+    assert sum(g["answers"] for g in groups.values()) == 4
+    assert sum(g["share of all losses"] for g in groups.values()) == pytest.approx(1.0)
+    with pytest.raises(TutorError, match="same prompts"):
+        by_prompt_group(judge, plain, Samples(GROUP_PROMPTS[::-1], plain.texts, [True] * 4))

@@ -2,8 +2,9 @@
 
 Each training run is a *record*: gold win-rate over SFT, KL to SFT, wall time, peak memory, the
 answers it wrote. Runs for seeds other than the stage's own train in a child process
-(`python -m tutor.compare`), so that each one's peak memory is its own, and are cached under
-runs/<model>/compare/, so notebook 07 reuses them and rebuilds only what is missing.
+(`python -m tutor.compare`, one for all of a method's missing seeds), so that their peak memory is
+not the notebook's, and are cached under runs/<model>/compare/, so notebook 07 reuses them and
+rebuilds only what is missing.
 """
 
 from __future__ import annotations
@@ -57,16 +58,38 @@ def _read(path: Path, fast: bool) -> dict | None:
     return record
 
 
-def _build_in_this_process(course, method: str, seed: int, persona: str, where: Path) -> dict:
-    """Train `method` from the SFT stage with this seed (and persona, DPO only) into `where`."""
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM on Linux (which `_reset_peak` can restart, so one
+    process can measure several runs in turn), else getrusage's lifetime peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
 
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # macOS reports bytes, Linux KiB
+
+
+def _reset_peak() -> None:
+    """Restart the peak-memory count from the current RSS (Linux; a no-op where unsupported)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _build_in_this_process(course, method: str, seed: int, persona: str, where: Path) -> dict:
+    """Train `method` from the SFT stage with this seed (and persona, DPO only) into `where`."""
     from tutor import stages
 
     stages.ensure(course, "sft", quiet=True)
     if method == "ppo":
         stages.ensure(course, "reward", quiet=True)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _reset_peak()
+    before = _peak_rss_mb()
     start = time.perf_counter()
     if method == "dpo":
         from tutor.dpo import DPOSettings, build_stage
@@ -81,8 +104,6 @@ def _build_in_this_process(course, method: str, seed: int, persona: str, where: 
             raise TutorError("PPO is compared for Riley only: its reward model learned Riley's labels.")
         metrics = build_stage(course, where, config=PPOConfig.for_mode(course.fast, seed=seed))
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    scale = 1 if sys.platform != "darwin" else 1 / 1024  # macOS reports bytes
     return {
         "method": method,
         "seed": seed,
@@ -90,8 +111,8 @@ def _build_in_this_process(course, method: str, seed: int, persona: str, where: 
         "fast": course.fast,
         "model": course.model,
         "seconds": round(seconds, 2),
-        "peak_rss_mb": round(peak * scale / 1024, 1),
-        "rss_before_mb": round(before * scale / 1024, 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "rss_before_mb": round(before, 1),
         "metrics": {k: v for k, v in metrics.items() if k != "history"},
     }
 
@@ -121,9 +142,39 @@ def seed_run(course, method: str, seed: int = 0, persona: str = "riley", quiet: 
     """The record of one training run, from the cache or trained now: in a child process (its peak
     memory is then its own), or with `separate_process=False` in this one (no start-up cost, no
     memory figure)."""
+    return runs_for(course, method, [seed], persona, quiet, separate_process)[0]
+
+
+def runs_for(course, method: str, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley", quiet: bool = False,
+             separate_process: bool = True) -> list[dict]:
+    """One record per seed. Seed 0 for Riley is the stage itself; other runs come from the cache,
+    and those missing train one after another in a single child process (start-up paid once; the
+    peak memory of each is counted from the memory the process had when that run began)."""
     check_method(method)
     if not available(method):
         raise TutorError(f"This version of the course has no {method.upper()} stage yet (tutor/{method}.py).")
+    records = {seed: _cached(course, method, seed, persona, quiet) for seed in seeds}
+    missing = [seed for seed, record in records.items() if record is None]
+    if missing and not separate_process:
+        for seed in missing:
+            if not quiet:
+                print(f"[compare] training {method.upper()} for {persona}, seed {seed} …")
+            where = run_folder(course, method, seed, persona)
+            where.mkdir(parents=True, exist_ok=True)
+            record = {**_build_in_this_process(course, method, seed, persona, where), "peak_rss_mb": None, "folder": str(where)}
+            (where / "record.json").write_text(json.dumps(record, indent=2))
+            records[seed] = record
+    elif missing:
+        _train_in_child(course, method, missing, persona, quiet)
+        for seed in missing:
+            records[seed] = _read(run_folder(course, method, seed, persona), course.fast)
+            if records[seed] is None:
+                raise TutorError(f"Training {method.upper()} (seed {seed}) finished without writing "
+                                 f"{run_folder(course, method, seed, persona) / 'record.json'}.")
+    return [records[seed] for seed in seeds]
+
+
+def _cached(course, method: str, seed: int, persona: str, quiet: bool) -> dict | None:
     if seed == 0 and persona == "riley":
         from tutor import stages
 
@@ -131,34 +182,21 @@ def seed_run(course, method: str, seed: int = 0, persona: str = "riley", quiet: 
         record = _stage_record(course, method)
         if record is not None:
             return record
-    where = run_folder(course, method, seed, persona)
-    record = _read(where, course.fast)
-    if record is not None:
-        return record
-    where.mkdir(parents=True, exist_ok=True)
-    if not separate_process:
-        if not quiet:
-            print(f"[compare] training {method.upper()} for {persona}, seed {seed} …")
-        record = {**_build_in_this_process(course, method, seed, persona, where), "peak_rss_mb": None, "folder": str(where)}
-        (where / "record.json").write_text(json.dumps(record, indent=2))
-        return record
+    return _read(run_folder(course, method, seed, persona), course.fast)
+
+
+def _train_in_child(course, method: str, seeds: Sequence[int], persona: str, quiet: bool) -> None:
     if not quiet:
-        print(f"[compare] training {method.upper()} for {persona}, seed {seed} (a separate process, to measure its memory) …")
+        which = ", ".join(str(s) for s in seeds)
+        print(f"[compare] training {method.upper()} for {persona}, seed{'s' if len(seeds) > 1 else ''} {which} "
+              "(a separate process, to measure its memory) …")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")] if p)}
-    cmd = [sys.executable, "-m", "tutor.compare", method, "--seed", str(seed), "--persona", persona,
-           "--model", course.model, "--runs", str(course.runs), "--out", str(where)] + (["--fast"] if course.fast else [])
+    cmd = [sys.executable, "-m", "tutor.compare", method, "--seeds", *map(str, seeds), "--persona", persona,
+           "--model", course.model, "--runs", str(course.runs)] + (["--fast"] if course.fast else [])
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
-        raise TutorError(f"Training {method.upper()} (seed {seed}, {persona}) failed: {tail[0][:300]}")
-    record = _read(where, course.fast)
-    if record is None:
-        raise TutorError(f"Training {method.upper()} (seed {seed}) finished without writing {where / 'record.json'}.")
-    return record
-
-
-def runs_for(course, method: str, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley", quiet: bool = False) -> list[dict]:
-    return [seed_run(course, method, s, persona, quiet) for s in seeds]
+        raise TutorError(f"Training {method.upper()} ({persona}, seeds {', '.join(map(str, seeds))}) failed: {tail[0][:300]}")
 
 
 def run_samples(record: dict):
@@ -376,35 +414,35 @@ def persona_table(samples_by_model: dict, personas: Sequence[str] = ("riley", "q
 
 
 # ---------------------------------------------------------------------------------------------------
-# Child process entry point: python -m tutor.compare METHOD --seed N --out DIR
+# Child process entry point: python -m tutor.compare METHOD --seeds N [N ...] --runs DIR
 
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m tutor.compare", description="Train one comparison run and record it.")
+    parser = argparse.ArgumentParser(prog="python -m tutor.compare", description="Train comparison runs and record them.")
     parser.add_argument("method", choices=METHODS)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--persona", default="riley")
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--runs", required=True)
-    parser.add_argument("--out", required=True)
     parser.add_argument("--fast", action="store_true")
     args = parser.parse_args(argv)
     os.environ["TUTOR_RUNS"] = args.runs
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from tutor.settings import setup
 
-    course = setup(FAST=args.fast, MODEL=args.model, seed=args.seed, quiet=True)
-    where = Path(args.out)
-    where.mkdir(parents=True, exist_ok=True)
-    try:
-        record = _build_in_this_process(course, args.method, args.seed, args.persona, where)
-    except TutorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    record["folder"] = str(where)
-    (where / "record.json").write_text(json.dumps(record, indent=2))
+    for seed in args.seeds:
+        course = setup(FAST=args.fast, MODEL=args.model, seed=seed, quiet=True)  # seeded as if it ran alone
+        where = run_folder(course, args.method, seed, args.persona)
+        where.mkdir(parents=True, exist_ok=True)
+        try:
+            record = _build_in_this_process(course, args.method, seed, args.persona, where)
+        except TutorError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        record["folder"] = str(where)
+        (where / "record.json").write_text(json.dumps(record, indent=2))
     return 0
 
 

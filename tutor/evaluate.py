@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from tutor.errors import TutorError
 from tutor.generation import Samples, sample
-from tutor.world import GoldAnnotator, analyse, profile_table, prompts_for
+from tutor.world import GoldAnnotator, analyse, parse_prompt, profile_table, prompts_for
 
 PROFILE_KEYS = ("politeness", "audience", "safety", "words", "correctness", "on_topic", "degenerate")
 
@@ -70,6 +70,45 @@ def win_rate(annotator: GoldAnnotator, prompts: Sequence[str], texts: Sequence[s
         sa, others = annotator.score(p, a), rivals[p]
         wins += sum(1.0 if sa > sb else 0.5 if sa == sb else 0.0 for sb in others) / len(others)
     return wins / len(prompts)
+
+
+def prompt_group(prompt: str) -> str:
+    """What a held-out question asks for, as the annotator reads it: advice, or an explanation for
+    the audience it names (if any). The annotator scores audience fit only where one is named."""
+    p = parse_prompt(prompt)
+    if p.kind == "advice":
+        return "advice"
+    return {"quant": "explain, asks for a quant", "retail": "explain, asks for a beginner"}.get(p.audience, "explain, no audience named")
+
+
+def written_for_quants(prompts: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
+    """Per prompt group, the share of answers written for quants (technical register)."""
+    rows: dict[str, list[bool]] = {}
+    for prompt, text in zip(prompts, texts, strict=True):
+        rows.setdefault(prompt_group(prompt), []).append(analyse(text, prompt).audience > 0)
+    return {group: sum(v) / len(v) for group, v in sorted(rows.items())}
+
+
+def by_prompt_group(annotator: GoldAnnotator, samples: Samples, baseline: Samples) -> dict[str, dict[str, float]]:
+    """Per prompt group: how many answers, the win-rate over `baseline` (answers to the same prompts,
+    in the same order), that group's share of all the comparisons lost, and how many of the model's
+    and the baseline's answers are written for quants: where a model wins, and where it still loses."""
+    if list(samples.prompts) != list(baseline.prompts):
+        raise TutorError("by_prompt_group() needs the model's and the baseline's answers to the same prompts, in the same order.")
+    rows: dict[str, list[int]] = {}
+    for i, prompt in enumerate(samples.prompts):
+        rows.setdefault(prompt_group(prompt), []).append(i)
+    ours, theirs = written_for_quants(samples.prompts, samples.texts), written_for_quants(baseline.prompts, baseline.texts)
+    out = {}
+    for group, idx in sorted(rows.items()):
+        prompts = [samples.prompts[i] for i in idx]
+        win = win_rate(annotator, prompts, [samples.texts[i] for i in idx], [baseline.texts[i] for i in idx])
+        out[group] = {"answers": len(idx), "win-rate": win, "share of all losses": (1 - win) * len(idx),
+                      "written for quants": ours[group], "baseline written for quants": theirs[group]}
+    lost = sum(r["share of all losses"] for r in out.values()) or 1.0
+    for r in out.values():
+        r["share of all losses"] /= lost
+    return out
 
 
 def sample_eval(model, tokenizer, prompts: Sequence[str], *, chat: bool = True, seed: int = 1234, batch_size: int = 512,
