@@ -73,6 +73,19 @@ def _peak_rss_mb() -> float:
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # macOS reports bytes, Linux KiB
 
 
+def _release_memory() -> None:
+    """Hand memory freed by the last run back to the system (glibc keeps freed heap pages for
+    reuse), so the next run in the same process starts from where a fresh process would."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        pass
+
+
 def _reset_peak() -> None:
     """Restart the peak-memory count from the current RSS (Linux; a no-op where unsupported)."""
     try:
@@ -433,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     from tutor.settings import setup
 
     for seed in args.seeds:
+        _release_memory()
         course = setup(FAST=args.fast, MODEL=args.model, seed=seed, quiet=True)  # seeded as if it ran alone
         where = run_folder(course, args.method, seed, args.persona)
         where.mkdir(parents=True, exist_ok=True)
