@@ -185,3 +185,19 @@ def test_peak_memory_restarts_for_each_run_in_one_process():
     before = compare._peak_rss_mb()
     compare._reset_peak()
     assert compare._peak_rss_mb() < before - 200
+
+
+def test_the_child_entry_point_trains_and_records_each_seed(tmp_path, monkeypatch):
+    """`python -m tutor.compare dpo --seeds 1 2` as notebook 07 runs it (here in this process, FAST):
+    one record per seed, each with its own run's numbers and a peak memory figure."""
+    monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
+    assert compare.main(["dpo", "--seeds", "1", "2", "--runs", str(tmp_path), "--fast"]) == 0
+    import tutor
+
+    course = tutor.setup(FAST=True, quiet=True)
+    records = [json.loads((compare.run_folder(course, "dpo", s) / "record.json").read_text()) for s in (1, 2)]
+    assert [r["seed"] for r in records] == [1, 2] and all(r["fast"] for r in records)
+    assert all(r["peak_rss_mb"] >= r["rss_before_mb"] > 0 for r in records)
+    assert all(r["metrics"]["settings"]["seed"] == s for r, s in zip(records, (1, 2), strict=True))
+    assert all((Path(r["folder"]) / "samples.jsonl").exists() for r in records)
+    assert compare.runs_for(course, "dpo", [1, 2], quiet=True) == records  # cached: read back, not retrained
