@@ -201,3 +201,16 @@ def test_the_child_entry_point_trains_and_records_each_seed(tmp_path, monkeypatc
     assert all(r["metrics"]["settings"]["seed"] == s for r, s in zip(records, (1, 2), strict=True))
     assert all((Path(r["folder"]) / "samples.jsonl").exists() for r in records)
     assert compare.runs_for(course, "dpo", [1, 2], quiet=True) == records  # cached: read back, not retrained
+
+
+def test_where_each_loses_finds_the_group_a_plain_writer_loses():
+    """A model that writes plainly everywhere loses exactly where the question asks for a quant."""
+    fitting = Samples(PROMPTS, _answers(PROMPTS[:1], Style("polite", "concise", "quant")) + _answers(PROMPTS[1:], Style("polite", "concise", "retail")), [True] * 3)
+    plain = Samples(PROMPTS, _answers(PROMPTS, Style("polite", "concise", "retail")), [True] * 3)
+    table = compare.where_each_loses({"SFT": fitting, "plain": plain})
+    assert table[("plain", "win-rate")]["explain, asks for a quant"] == 0.0
+    assert table[("plain", "written for quants")]["explain, asks for a quant"] == 0.0
+    assert table[("SFT", "written for quants")]["explain, asks for a quant"] == 1.0
+    assert list(table.columns.get_level_values(0).unique()) == ["plain", "SFT"]
+    with pytest.raises(TutorError, match="baseline 'SFT'"):
+        compare.where_each_loses({"plain": plain})

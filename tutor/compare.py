@@ -412,6 +412,25 @@ def changes_figure(rows: dict[str, dict[str, float]], title: str = "What RL fine
     return fig
 
 
+def where_each_loses(samples_by_model: dict, baseline: str = "SFT", persona: str = "riley"):
+    """Per prompt group (`evaluate.prompt_group`), for each model against the `baseline` entry:
+    win-rate, the group's share of the comparisons lost, and how often the model writes for quants
+    (the baseline gets that last column only). A DataFrame with one column block per model."""
+    import pandas as pd
+
+    from tutor.evaluate import by_prompt_group, written_for_quants
+    from tutor.world import GoldAnnotator
+
+    if baseline not in samples_by_model:
+        raise TutorError(f"where_each_loses() needs the baseline {baseline!r} among the models: {', '.join(samples_by_model)}.")
+    base = samples_by_model[baseline]
+    judge = GoldAnnotator(persona)
+    blocks = {name: pd.DataFrame(by_prompt_group(judge, s, base)).T[["win-rate", "share of all losses", "written for quants"]]
+              for name, s in samples_by_model.items() if name != baseline}
+    blocks[baseline] = pd.DataFrame({"written for quants": written_for_quants(base.prompts, base.texts)})
+    return pd.concat(blocks, axis=1)
+
+
 def persona_table(samples_by_model: dict, personas: Sequence[str] = ("riley", "quinn")):
     """Mean gold score of each model's answers as judged by each persona (a DataFrame)."""
     import pandas as pd

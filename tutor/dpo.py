@@ -629,8 +629,8 @@ class SweepSetup:
     def for_course(cls, course, pairs, n_pairs: int | None = None) -> SweepSetup:
         """64 pairs in batches of 16 (8 steps, as 128 pairs in batches of 32 took, at half the
         compute: 2.9 s a run instead of 5.2, and the same contrasts: no π_ref or 4× the learning
-        rate moves the model furthest, β = 1 least) and the 35 held-out prompts; FAST: 16 pairs,
-        20 prompts, answers cut at 96 tokens (a sketch)."""
+        rate moves the model furthest; 48 pairs in batches of 12 lost the π_ref contrast) and the
+        35 held-out prompts; FAST: 16 pairs, 20 prompts, answers cut at 96 tokens (a sketch)."""
         from tutor.evaluate import answers_per_prompt
         from tutor.stages import load_samples
 
