@@ -214,3 +214,29 @@ def test_where_each_loses_finds_the_group_a_plain_writer_loses():
     assert list(table.columns.get_level_values(0).unique()) == ["plain", "SFT"]
     with pytest.raises(TutorError, match="baseline 'SFT'"):
         compare.where_each_loses({"plain": plain})
+
+
+def test_persona_runs_rank_one_set_of_answers_twice_and_train_a_model_on_each(tmp_path, monkeypatch):
+    """Notebook 07's "one SFT model, two people", FAST: the answers are sampled once, Riley and Quinn
+    rank them differently, each ranking trains its own model, and a second call reads the cache."""
+    import tutor
+    from tutor import dpo
+
+    monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
+    course = tutor.setup(FAST=True, quiet=True)
+    sampled = []
+    real = dpo.sample_answers
+    monkeypatch.setattr(dpo, "sample_answers", lambda *a, **kw: sampled.append(1) or real(*a, **kw))
+    runs = compare.persona_runs(course, ("riley", "quinn"), quiet=True)
+    assert sampled == [1]  # one set of answers for both people
+    assert len(runs["riley"]["choices"]) == len(runs["quinn"]["choices"]) == dpo.DPOSettings.for_mode(True).n_pairs
+    agree = compare.same_choices(runs["riley"], runs["quinn"])
+    assert 0 <= agree["same chosen"] < 0.9 and agree["reversed"] > 0
+    assert [runs[p]["metrics"]["settings"]["persona"] for p in ("riley", "quinn")] == ["riley", "quinn"]
+    assert compare.run_samples(runs["riley"]).texts != compare.run_samples(runs["quinn"]).texts
+    assert compare.persona_runs(course, ("riley", "quinn"), quiet=True) == runs and sampled == [1]  # cached
+
+
+def test_same_choices_needs_two_rankings_of_the_same_answers():
+    with pytest.raises(TutorError, match="ranked from the same answers"):
+        compare.same_choices({"choices": [[0, 1]]}, {"choices": [[0, 1], [1, 0]]})

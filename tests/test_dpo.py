@@ -190,3 +190,23 @@ def test_pairs_scored_once_are_not_scored_again(policy, ref_model, tokenizer, tm
     marked = scored.remove_columns("ref_chosen_logps").add_column("ref_chosen_logps", [-1.0] * len(scored))
     again = dpo.make_trainer(load_causal_lm("tiny"), ref_model, tokenizer, marked, tmp_path).train_dataset
     assert again["ref_chosen_logps"] == [-1.0] * len(scored)
+
+
+def test_each_persona_ranks_the_same_answers_its_own_way():
+    """Given the same answers, Riley's pairs choose the short plain one and Quinn's the thorough
+    technical one: the data, not the model, is where two people's preferences first differ."""
+    import random
+
+    from tutor.world import Style, compose, parse_prompt, prompts_for
+
+    asked = [p.text for p in prompts_for("train") if p.kind != "advice" and p.audience is None][:12]
+    rng = random.Random(0)
+    plain = [compose(parse_prompt(p), Style("polite", "concise", "retail"), rng) for p in asked]
+    technical = [compose(parse_prompt(p), Style("curt", "verbose", "quant"), rng) for p in asked]
+    answers = dpo.Answers(asked, [plain, technical], seed=0)
+    riley, quinn = dpo.best_and_worst(answers, "riley"), dpo.best_and_worst(answers, "quinn")
+    assert sum(pick == (0, 1) for pick in riley) >= 10
+    assert sum(pick == (1, 0) for pick in quinn) >= 10
+    pairs = dpo.rank_answers(answers, "riley", riley)
+    assert [_texts(r["chosen"]) for r in pairs] == [answers.answers[b][i] for i, (b, _) in enumerate(riley)]
+    assert dpo.best_and_worst(answers, "riley") == riley  # the same seed ranks the same way again

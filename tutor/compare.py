@@ -214,6 +214,72 @@ def _train_in_child(course, method: str, seeds: Sequence[int], persona: str, qui
         raise TutorError(f"Training {method.upper()} ({persona}, seeds {', '.join(map(str, seeds))}) failed: {tail[0][:300]}")
 
 
+def persona_folder(course, persona: str, seed: int = 0) -> Path:
+    return course.model_runs / "compare" / f"dpo-{persona}-one-round-seed{seed}"
+
+
+def persona_runs(course, personas: Sequence[str] = ("riley", "quinn"), seed: int = 0, quiet: bool = False) -> dict[str, dict]:
+    """One round of DPO for each persona on the *same* answers: the SFT model answers the same
+    prompts once, each persona ranks those answers, and each ranking trains its own copy of the SFT
+    model with the same settings. Only the person differs, so any difference between the models is
+    theirs. Records are cached like the seeds' runs; missing ones train in this process, sharing one
+    round of sampling."""
+    from tutor.world import get_persona
+
+    names = [get_persona(p).name for p in personas]
+    records = {p: _read(persona_folder(course, p, seed), course.fast) for p in names}
+    missing = [p for p, record in records.items() if record is None]
+    if not missing:
+        return records
+    from dataclasses import replace
+
+    from tutor import stages
+    from tutor.dpo import DPOSettings, best_and_worst, build_stage, rank_answers, sample_answers
+    from tutor.models import load_causal_lm, load_tokenizer
+
+    sft = stages.ensure(course, "sft", quiet=True)
+    settings = DPOSettings.for_mode(course.fast, seed=seed, rounds=1, use_learner_labels=False)
+    if not quiet:
+        print(f"[compare] {settings.answers_per_prompt} answers to each of {settings.n_pairs} prompts from the SFT model, "
+              f"ranked by {' and by '.join(p.capitalize() for p in missing)}; one round of DPO each …")
+    start = time.perf_counter()
+    answers = sample_answers(load_causal_lm(sft, course.device), load_tokenizer(sft), settings.n_pairs, seed=seed,
+                             k=settings.answers_per_prompt, max_new_tokens=settings.max_new_tokens)
+    sampling = time.perf_counter() - start
+    for persona in missing:
+        where = persona_folder(course, persona, seed)
+        where.mkdir(parents=True, exist_ok=True)
+        begin = time.perf_counter()
+        choices = best_and_worst(answers, persona)
+        metrics = build_stage(course, where, settings=replace(settings, persona=persona), pairs=rank_answers(answers, persona, choices),
+                              progress=False, measure_rounds=False)
+        records[persona] = {
+            "method": "dpo", "seed": seed, "persona": persona, "fast": course.fast, "model": course.model,
+            # ranking, training and measuring this persona's model, plus the sampling both share
+            "seconds": round(time.perf_counter() - begin + sampling, 2), "sampling_seconds": round(sampling, 2),
+            "metrics": {k: v for k, v in metrics.items() if k != "history"}, "folder": str(where),
+            "choices": choices,  # per prompt: (best, worst) answer index, or None
+        }
+        text = json.dumps(records[persona], indent=2)
+        (where / "record.json").write_text(text)
+        records[persona] = json.loads(text)  # as a later call reads it back (lists, not tuples)
+    return records
+
+
+def same_choices(first: dict, second: dict) -> dict[str, float]:
+    """How two persona runs ranked the same answers, prompt by prompt: the share of prompts where
+    both chose the same answer ("same chosen"), and where one's chosen answer was the other's
+    rejected ("reversed")."""
+    both = [(a, b) for a, b in zip(first.get("choices") or [], second.get("choices") or [], strict=False)
+            if a is not None and b is not None]
+    if not both or len(first["choices"]) != len(second["choices"]):
+        raise TutorError("same_choices() needs two runs ranked from the same answers (compare.persona_runs).")
+    return {
+        "same chosen": sum(a[0] == b[0] for a, b in both) / len(both),
+        "reversed": sum(a[0] == b[1] or a[1] == b[0] for a, b in both) / len(both),
+    }
+
+
 def run_samples(record: dict):
     """The held-out answers a run wrote (the same prompts as the SFT stage's samples)."""
     from tutor.generation import Samples

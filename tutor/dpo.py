@@ -385,35 +385,79 @@ def rank_by_labels(judge, prompt: str, answers: Sequence[str], rng) -> list[int]
     return sorted(range(len(answers)), key=lambda i: (wins[i], rng.random()))
 
 
+@dataclass
+class Answers:
+    """`k` sampled answers to each of the prompts in `asked` (answers[i][row] is answer i to prompt
+    `row`), with the seed that drew the prompts: what a persona ranks to make on-policy pairs."""
+
+    asked: list[str]
+    answers: list[list[str]]
+    seed: int
+    split: str = "train"
+
+
+def _draw_prompts(rng, n: int, split: str) -> list[str]:
+    from tutor.world import prompts_for
+
+    prompts = [p.text for p in prompts_for(split)]
+    return [rng.choice(prompts) for _ in range(n)]
+
+
+def sample_answers(model, tokenizer, n: int, seed: int = 0, k: int = 2, split: str = "train", max_new_tokens: int = 96) -> Answers:
+    """`n` prompts drawn from `split` (with replacement) and `k` answers to each, sampled from the model."""
+    import random
+
+    from tutor.generation import sample
+
+    if k < 2:
+        raise TutorError(f"on-policy pairs need k ≥ 2 answers per prompt, got {k}.")
+    asked = _draw_prompts(random.Random(seed), n, split)
+    answers = [sample(model, tokenizer, asked, seed=seed * 100 + i + 1, max_new_tokens=max_new_tokens, batch_size=256).texts
+               for i in range(k)]
+    return Answers(asked, answers, seed, split)
+
+
+def best_and_worst(answers: Answers, persona="riley") -> list[tuple[int, int] | None]:
+    """Per prompt, the indices of the answer that won most and fewest of the persona's pairwise
+    comparisons (None where the answers are all alike or one is empty: nothing to learn)."""
+    import random
+
+    from tutor.world import GoldAnnotator
+
+    rng = random.Random(answers.seed)
+    _draw_prompts(rng, len(answers.asked), answers.split)  # the generator as it was after drawing the prompts
+    judge = GoldAnnotator(persona, seed=answers.seed)
+    picks: list[tuple[int, int] | None] = []
+    for row, prompt in enumerate(answers.asked):
+        texts = [a[row] for a in answers.answers]
+        if len(set(texts)) < 2 or not all(t.strip() for t in texts):
+            picks.append(None)
+            continue
+        order = rank_by_labels(judge, prompt, texts, rng)
+        picks.append((order[-1], order[0]) if texts[order[-1]] != texts[order[0]] else None)
+    return picks
+
+
+def rank_answers(answers: Answers, persona="riley", picks: list | None = None):
+    """Preference pairs (best vs worst of each prompt's answers, as `persona` ranks them, or as
+    `picks` from `best_and_worst` say), in TRL's conversational format."""
+    from tutor.preferences import as_conversational, to_dataset
+
+    picks = best_and_worst(answers, persona) if picks is None else picks
+    rows = []
+    for row, (prompt, pick) in enumerate(zip(answers.asked, picks, strict=True)):
+        if pick is not None:
+            best, worst = pick
+            rows.append(as_conversational(prompt, answers.answers[best][row], answers.answers[worst][row]))
+    return to_dataset(rows)
+
+
 def on_policy_pairs(model, tokenizer, n: int, persona="riley", seed: int = 0, k: int = 2, split: str = "train",
                     max_new_tokens: int = 96):
     """`n` pairs made of the SFT model's own answers, labelled by the gold annotator: data that looks
     like what the model actually writes. With k > 2 the annotator compares k answers to a prompt
     pairwise and the pair is (most wins, fewest wins): more labels per pair, far fewer flipped pairs."""
-    import random
-
-    from tutor.generation import sample
-    from tutor.preferences import as_conversational, to_dataset
-    from tutor.world import GoldAnnotator, prompts_for
-
-    if k < 2:
-        raise TutorError(f"on_policy_pairs needs k ≥ 2 answers per prompt, got {k}.")
-    rng = random.Random(seed)
-    prompts = [p.text for p in prompts_for(split)]
-    asked = [rng.choice(prompts) for _ in range(n)]
-    answers = [sample(model, tokenizer, asked, seed=seed * 100 + i + 1, max_new_tokens=max_new_tokens, batch_size=256).texts
-               for i in range(k)]
-    judge = GoldAnnotator(persona, seed=seed)
-    rows = []
-    for row, prompt in enumerate(asked):
-        texts = [answers[i][row] for i in range(k)]
-        if len(set(texts)) < 2 or not all(t.strip() for t in texts):
-            continue
-        order = rank_by_labels(judge, prompt, texts, rng)
-        best, worst = texts[order[-1]], texts[order[0]]
-        if best != worst:
-            rows.append(as_conversational(prompt, best, worst))
-    return to_dataset(rows)
+    return rank_answers(sample_answers(model, tokenizer, n, seed, k, split, max_new_tokens), persona)
 
 
 def label_quality(pairs, persona="riley") -> float:
