@@ -126,7 +126,7 @@ def test_unknown_method_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
     course = tutor.setup(FAST=True, quiet=True)
     with pytest.raises(TutorError, match="Unknown method 'grpo'"):
-        compare.seed_run(course, "grpo")
+        compare.runs_for(course, "grpo", [1])
 
 
 def test_changes_figure_has_one_bar_group_per_model():
@@ -136,31 +136,34 @@ def test_changes_figure_has_one_bar_group_per_model():
     assert list(fig.data[0].x) == list(compare.CHANGE_AXES)
 
 
-def test_missing_seeds_train_in_one_child_process_and_come_back_in_order(tmp_path, monkeypatch):
-    """Start-up (importing torch, transformers, TRL) is paid once per method, not once per seed."""
+def test_missing_runs_of_both_methods_train_in_one_child_process_and_come_back_in_order(tmp_path, monkeypatch):
+    """Start-up (importing torch, transformers, TRL) is paid once for all missing runs, not once per
+    method or per seed; runs already cached are not trained again."""
     import subprocess
 
     import tutor
 
     monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
     course = tutor.setup(FAST=True, quiet=True)
+    monkeypatch.setattr(compare, "available", lambda method: True)
     calls = []
 
     def fake_run(cmd, **kwargs):
-        calls.append(cmd)
-        seeds = [int(a) for a in cmd[cmd.index("--seeds") + 1 : cmd.index("--persona")]]
-        for seed in seeds:
-            where = compare.run_folder(course, "dpo", seed)
+        specs = [a for a in cmd[cmd.index("tutor.compare") + 1 : cmd.index("--persona")]]
+        calls.append(specs)
+        for method, seed in (spec.split(":") for spec in specs):
+            where = compare.run_folder(course, method, int(seed))
             where.mkdir(parents=True, exist_ok=True)
-            (where / "record.json").write_text(json.dumps({**_record("dpo", seed, 0.5 + seed / 10, 1.0, 5.0), "fast": True}))
+            (where / "record.json").write_text(json.dumps({**_record(method, int(seed), 0.5 + int(seed) / 10, 1.0, 5.0), "fast": True}))
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
     monkeypatch.setattr(compare.subprocess, "run", fake_run)
-    records = compare.runs_for(course, "dpo", [2, 1], quiet=True)
-    assert len(calls) == 1 and calls[0][calls[0].index("--seeds") + 1 : calls[0].index("--persona")] == ["2", "1"]
-    assert [r["seed"] for r in records] == [2, 1]
+    assert [r["seed"] for r in compare.runs_for(course, "ppo", [1], quiet=True)] == [1]
+    runs = compare.all_runs(course, ("dpo", "ppo"), [2, 1], quiet=True)
+    assert calls == [["ppo:1"], ["dpo:2", "dpo:1", "ppo:2"]]  # one child; PPO seed 1 was cached
+    assert [[r["seed"] for r in runs[m]] for m in ("dpo", "ppo")] == [[2, 1], [2, 1]]
     assert compare.runs_for(course, "dpo", [1, 2], quiet=True)[0]["metrics"]["gold_win_rate_vs_sft"] == pytest.approx(0.6)
-    assert len(calls) == 1  # both cached now: no second child
+    assert len(calls) == 2  # all cached now: no further child
 
 
 def test_a_failing_child_is_one_clear_error(tmp_path, monkeypatch):
@@ -170,10 +173,11 @@ def test_a_failing_child_is_one_clear_error(tmp_path, monkeypatch):
 
     monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
     course = tutor.setup(FAST=True, quiet=True)
+    monkeypatch.setattr(compare, "available", lambda method: True)
     monkeypatch.setattr(compare.subprocess, "run",
                         lambda cmd, **kw: subprocess.CompletedProcess(cmd, 2, "", "error: the SFT stage is missing"))
-    with pytest.raises(TutorError, match=r"Training DPO \(riley, seeds 1, 2\) failed: error: the SFT stage is missing"):
-        compare.runs_for(course, "dpo", [1, 2], quiet=True)
+    with pytest.raises(TutorError, match=r"Training DPO seeds 1, 2 and PPO seeds 1, 2 \(riley\) failed: error: the SFT stage is missing"):
+        compare.all_runs(course, ("dpo", "ppo"), [1, 2], quiet=True)
 
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak reset needs Linux /proc")
@@ -188,10 +192,10 @@ def test_peak_memory_restarts_for_each_run_in_one_process():
 
 
 def test_the_child_entry_point_trains_and_records_each_seed(tmp_path, monkeypatch):
-    """`python -m tutor.compare dpo --seeds 1 2` as notebook 07 runs it (here in this process, FAST):
+    """`python -m tutor.compare dpo:1 dpo:2` as notebook 07 runs it (here in this process, FAST):
     one record per seed, each with its own run's numbers and a peak memory figure."""
     monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
-    assert compare.main(["dpo", "--seeds", "1", "2", "--runs", str(tmp_path), "--fast"]) == 0
+    assert compare.main(["dpo:1", "dpo:2", "--runs", str(tmp_path), "--fast"]) == 0
     import tutor
 
     course = tutor.setup(FAST=True, quiet=True)

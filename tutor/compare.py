@@ -2,9 +2,9 @@
 
 Each training run is a *record*: gold win-rate over SFT, KL to SFT, wall time, peak memory, the
 answers it wrote. Runs for seeds other than the stage's own train in a child process
-(`python -m tutor.compare`, one for all of a method's missing seeds), so that their peak memory is
-not the notebook's, and are cached under runs/<model>/compare/, so notebook 07 reuses them and
-rebuilds only what is missing.
+(`python -m tutor.compare`, one for all the missing runs), so that their peak memory is not the
+notebook's, and are cached under runs/<model>/compare/, so notebook 07 reuses them and rebuilds
+only what is missing.
 """
 
 from __future__ import annotations
@@ -151,42 +151,41 @@ def _stage_record(course, method: str) -> dict | None:
     }
 
 
-def seed_run(course, method: str, seed: int = 0, persona: str = "riley", quiet: bool = False,
-             separate_process: bool = True) -> dict:
-    """The record of one training run, from the cache or trained now: in a child process (its peak
-    memory is then its own), or with `separate_process=False` in this one (no start-up cost, no
-    memory figure)."""
-    return runs_for(course, method, [seed], persona, quiet, separate_process)[0]
-
-
 def runs_for(course, method: str, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley", quiet: bool = False,
              separate_process: bool = True) -> list[dict]:
-    """One record per seed. Seed 0 for Riley is the stage itself; other runs come from the cache,
-    and those missing train one after another in a single child process (start-up paid once; each
-    run's peak memory is the process's highest RSS during that run, after the previous run's memory
-    was handed back)."""
-    check_method(method)
-    if not available(method):
-        raise TutorError(f"This version of the course has no {method.upper()} stage yet (tutor/{method}.py).")
-    records = {seed: _cached(course, method, seed, persona, quiet) for seed in seeds}
-    missing = [seed for seed, record in records.items() if record is None]
+    """One record per seed (see `all_runs`)."""
+    return all_runs(course, [method], seeds, persona, quiet, separate_process)[method]
+
+
+def all_runs(course, methods: Sequence[str] = METHODS, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley",
+             quiet: bool = False, separate_process: bool = True) -> dict[str, list[dict]]:
+    """Per method, one record per seed. Seed 0 for Riley is the stage itself; other runs come from
+    the cache, and all those missing train one after another in a single child process (start-up
+    paid once; each run's peak memory is the process's highest RSS during that run, after the
+    previous run's memory was handed back)."""
+    for method in methods:
+        check_method(method)
+        if not available(method):
+            raise TutorError(f"This version of the course has no {method.upper()} stage yet (tutor/{method}.py).")
+    records = {(m, seed): _cached(course, m, seed, persona, quiet) for m in methods for seed in seeds}
+    missing = [key for key, record in records.items() if record is None]
     if missing and not separate_process:
-        for seed in missing:
+        for method, seed in missing:
             if not quiet:
                 print(f"[compare] training {method.upper()} for {persona}, seed {seed} …")
             where = run_folder(course, method, seed, persona)
             where.mkdir(parents=True, exist_ok=True)
             record = {**_build_in_this_process(course, method, seed, persona, where), "peak_rss_mb": None, "folder": str(where)}
             (where / "record.json").write_text(json.dumps(record, indent=2))
-            records[seed] = record
+            records[(method, seed)] = record
     elif missing:
-        _train_in_child(course, method, missing, persona, quiet)
-        for seed in missing:
-            records[seed] = _read(run_folder(course, method, seed, persona), course.fast)
-            if records[seed] is None:
+        _train_in_child(course, missing, persona, quiet)
+        for method, seed in missing:
+            records[(method, seed)] = _read(run_folder(course, method, seed, persona), course.fast)
+            if records[(method, seed)] is None:
                 raise TutorError(f"Training {method.upper()} (seed {seed}) finished without writing "
                                  f"{run_folder(course, method, seed, persona) / 'record.json'}.")
-    return [records[seed] for seed in seeds]
+    return {m: [records[(m, seed)] for seed in seeds] for m in methods}
 
 
 def _cached(course, method: str, seed: int, persona: str, quiet: bool) -> dict | None:
@@ -200,18 +199,24 @@ def _cached(course, method: str, seed: int, persona: str, quiet: bool) -> dict |
     return _read(run_folder(course, method, seed, persona), course.fast)
 
 
-def _train_in_child(course, method: str, seeds: Sequence[int], persona: str, quiet: bool) -> None:
+def _describe(runs: Sequence[tuple[str, int]]) -> str:
+    """("dpo", 1), ("dpo", 2), ("ppo", 1) → "DPO seeds 1, 2 and PPO seed 1"."""
+    by_method: dict[str, list[int]] = {}
+    for method, seed in runs:
+        by_method.setdefault(method, []).append(seed)
+    return " and ".join(f"{m.upper()} seed{'s' if len(s) > 1 else ''} {', '.join(map(str, s))}" for m, s in by_method.items())
+
+
+def _train_in_child(course, runs: Sequence[tuple[str, int]], persona: str, quiet: bool) -> None:
     if not quiet:
-        which = ", ".join(str(s) for s in seeds)
-        print(f"[compare] training {method.upper()} for {persona}, seed{'s' if len(seeds) > 1 else ''} {which} "
-              "(a separate process, to measure its memory) …")
+        print(f"[compare] training {_describe(runs)} for {persona} (a separate process, to measure its memory) …")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")] if p)}
-    cmd = [sys.executable, "-m", "tutor.compare", method, "--seeds", *map(str, seeds), "--persona", persona,
+    cmd = [sys.executable, "-m", "tutor.compare", *[f"{m}:{seed}" for m, seed in runs], "--persona", persona,
            "--model", course.model, "--runs", str(course.runs)] + (["--fast"] if course.fast else [])
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
-        raise TutorError(f"Training {method.upper()} ({persona}, seeds {', '.join(map(str, seeds))}) failed: {tail[0][:300]}")
+        raise TutorError(f"Training {_describe(runs)} ({persona}) failed: {tail[0][:300]}")
 
 
 def persona_folder(course, persona: str, seed: int = 0) -> Path:
@@ -514,15 +519,21 @@ def persona_table(samples_by_model: dict, personas: Sequence[str] = ("riley", "q
 
 
 # ---------------------------------------------------------------------------------------------------
-# Child process entry point: python -m tutor.compare METHOD --seeds N [N ...] --runs DIR
+# Child process entry point: python -m tutor.compare dpo:1 dpo:2 ppo:1 --runs DIR
+
+
+def _run_spec(text: str) -> tuple[str, int]:
+    method, _, seed = text.partition(":")
+    if method not in METHODS or not seed.isdigit():
+        raise ValueError(f"expected METHOD:SEED with METHOD one of {', '.join(METHODS)}, got {text!r}")
+    return method, int(seed)
 
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m tutor.compare", description="Train comparison runs and record them.")
-    parser.add_argument("method", choices=METHODS)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("runs_to_train", nargs="+", type=_run_spec, metavar="METHOD:SEED", help="e.g. dpo:1 dpo:2 ppo:1")
     parser.add_argument("--persona", default="riley")
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--runs", required=True)
@@ -532,13 +543,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from tutor.settings import setup
 
-    for seed in args.seeds:
+    for method, seed in args.runs_to_train:
         _release_memory()
         course = setup(FAST=args.fast, MODEL=args.model, seed=seed, quiet=True)  # seeded as if it ran alone
-        where = run_folder(course, args.method, seed, args.persona)
+        where = run_folder(course, method, seed, args.persona)
         where.mkdir(parents=True, exist_ok=True)
         try:
-            record = _build_in_this_process(course, args.method, seed, args.persona, where)
+            record = _build_in_this_process(course, method, seed, args.persona, where)
         except TutorError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
