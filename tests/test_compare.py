@@ -138,10 +138,12 @@ def test_changes_figure_has_one_bar_group_per_model():
 
 def test_missing_runs_of_both_methods_train_in_one_child_process_and_come_back_in_order(tmp_path, monkeypatch):
     """Start-up (importing torch, transformers, TRL) is paid once for all missing runs, not once per
-    method or per seed; runs already cached are not trained again."""
+    method or per seed; runs already cached are not trained again; a missing stage (seed 0) is built
+    in the child too, so the notebook's kernel stays small while the child trains."""
     import subprocess
 
     import tutor
+    from tutor import stages
 
     monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
     course = tutor.setup(FAST=True, quiet=True)
@@ -152,16 +154,23 @@ def test_missing_runs_of_both_methods_train_in_one_child_process_and_come_back_i
         specs = [a for a in cmd[cmd.index("tutor.compare") + 1 : cmd.index("--persona")]]
         calls.append(specs)
         for method, seed in (spec.split(":") for spec in specs):
+            record = {**_record(method, int(seed), 0.5 + int(seed) / 10, 1.0, 5.0), "fast": True}
+            if seed == "0":  # the stage itself, where stages.build saves it
+                stages.folder(course, method).mkdir(parents=True, exist_ok=True)
+                (stages.folder(course, method) / "metrics.json").write_text(json.dumps(record))
+                continue
             where = compare.run_folder(course, method, int(seed))
             where.mkdir(parents=True, exist_ok=True)
-            (where / "record.json").write_text(json.dumps({**_record(method, int(seed), 0.5 + int(seed) / 10, 1.0, 5.0), "fast": True}))
+            (where / "record.json").write_text(json.dumps(record))
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
     monkeypatch.setattr(compare.subprocess, "run", fake_run)
+    monkeypatch.setattr(stages, "ensure", lambda *a, **kw: pytest.fail("a missing stage is built in the child, not here"))
     assert [r["seed"] for r in compare.runs_for(course, "ppo", [1], quiet=True)] == [1]
-    runs = compare.all_runs(course, ("dpo", "ppo"), [2, 1], quiet=True)
-    assert calls == [["ppo:1"], ["dpo:2", "dpo:1", "ppo:2"]]  # one child; PPO seed 1 was cached
-    assert [[r["seed"] for r in runs[m]] for m in ("dpo", "ppo")] == [[2, 1], [2, 1]]
+    runs = compare.all_runs(course, ("dpo", "ppo"), [2, 1, 0], quiet=True)
+    assert calls == [["ppo:1"], ["dpo:2", "dpo:1", "dpo:0", "ppo:2", "ppo:0"]]  # one child; PPO seed 1 was cached
+    assert [[r["seed"] for r in runs[m]] for m in ("dpo", "ppo")] == [[2, 1, 0], [2, 1, 0]]
+    assert runs["ppo"][2]["folder"] == str(stages.folder(course, "ppo"))
     assert compare.runs_for(course, "dpo", [1, 2], quiet=True)[0]["metrics"]["gold_win_rate_vs_sft"] == pytest.approx(0.6)
     assert len(calls) == 2  # all cached now: no further child
 

@@ -160,19 +160,25 @@ def runs_for(course, method: str, seeds: Sequence[int] = (0, 1, 2), persona: str
 def all_runs(course, methods: Sequence[str] = METHODS, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley",
              quiet: bool = False, separate_process: bool = True) -> dict[str, list[dict]]:
     """Per method, one record per seed. Seed 0 for Riley is the stage itself; other runs come from
-    the cache, and all those missing train one after another in a single child process (start-up
-    paid once; each run's peak memory is the process's highest RSS during that run, after the
-    previous run's memory was handed back)."""
+    the cache, and all those missing (a missing stage too) train one after another in a single child
+    process (start-up paid once; each run's peak memory is the process's highest RSS during that
+    run, after the previous run's memory was handed back; this process stays small)."""
     for method in methods:
         check_method(method)
         if not available(method):
             raise TutorError(f"This version of the course has no {method.upper()} stage yet (tutor/{method}.py).")
-    records = {(m, seed): _cached(course, m, seed, persona, quiet) for m in methods for seed in seeds}
+    records = {(m, seed): _cached(course, m, seed, persona) for m in methods for seed in seeds}
     missing = [key for key, record in records.items() if record is None]
     if missing and not separate_process:
         for method, seed in missing:
             if not quiet:
                 print(f"[compare] training {method.upper()} for {persona}, seed {seed} …")
+            if _is_stage(seed, persona):
+                from tutor import stages
+
+                stages.ensure(course, method, quiet=quiet)
+                records[(method, seed)] = _stage_record(course, method)
+                continue
             where = run_folder(course, method, seed, persona)
             where.mkdir(parents=True, exist_ok=True)
             record = {**_build_in_this_process(course, method, seed, persona, where), "peak_rss_mb": None, "folder": str(where)}
@@ -181,21 +187,23 @@ def all_runs(course, methods: Sequence[str] = METHODS, seeds: Sequence[int] = (0
     elif missing:
         _train_in_child(course, missing, persona, quiet)
         for method, seed in missing:
-            records[(method, seed)] = _read(run_folder(course, method, seed, persona), course.fast)
+            records[(method, seed)] = _cached(course, method, seed, persona)
             if records[(method, seed)] is None:
-                raise TutorError(f"Training {method.upper()} (seed {seed}) finished without writing "
-                                 f"{run_folder(course, method, seed, persona) / 'record.json'}.")
+                raise TutorError(f"Training {method.upper()} (seed {seed}) finished without writing its record "
+                                 f"in {run_folder(course, method, seed, persona)} (or the stage's metrics.json).")
     return {m: [records[(m, seed)] for seed in seeds] for m in methods}
 
 
-def _cached(course, method: str, seed: int, persona: str, quiet: bool) -> dict | None:
-    if seed == 0 and persona == "riley":
-        from tutor import stages
+def _is_stage(seed: int, persona: str) -> bool:
+    """Seed 0 for Riley is the course's own stage (notebooks 05 and 06, or `rlhf-tutor run`)."""
+    return seed == 0 and persona == "riley"
 
-        stages.ensure(course, method, quiet=quiet)
-        record = _stage_record(course, method)
-        if record is not None:
-            return record
+
+def _cached(course, method: str, seed: int, persona: str) -> dict | None:
+    """The run's record, or None when it must be trained (a missing stage too: it is built with the
+    other missing runs, in the child process, so that this process stays small)."""
+    if _is_stage(seed, persona):
+        return _stage_record(course, method)
     return _read(run_folder(course, method, seed, persona), course.fast)
 
 
@@ -252,6 +260,7 @@ def persona_runs(course, personas: Sequence[str] = ("riley", "quinn"), seed: int
                              k=settings.answers_per_prompt, max_new_tokens=settings.max_new_tokens)
     sampling = time.perf_counter() - start
     for persona in missing:
+        _release_memory()  # the previous persona's trainer and models: handed back before the next run
         where = persona_folder(course, persona, seed)
         where.mkdir(parents=True, exist_ok=True)
         begin = time.perf_counter()
@@ -546,6 +555,11 @@ def main(argv: list[str] | None = None) -> int:
     for method, seed in args.runs_to_train:
         _release_memory()
         course = setup(FAST=args.fast, MODEL=args.model, seed=seed, quiet=True)  # seeded as if it ran alone
+        if _is_stage(seed, args.persona):
+            from tutor import stages
+
+            stages.ensure(course, method, quiet=True)  # the stage itself, saved where every notebook finds it
+            continue
         where = run_folder(course, method, seed, args.persona)
         where.mkdir(parents=True, exist_ok=True)
         try:
