@@ -376,3 +376,36 @@ def test_peak_and_fall_names_reward_hacking_only_when_gold_falls_as_the_proxy_ri
     assert smooth["gold"] == [0, 1.5, 1.5, 1.5]
     with pytest.raises(TutorError, match="at least one step"):
         peak_and_fall([])
+
+
+def test_a_run_trained_in_a_notebook_is_saved_as_the_stage_that_07_reuses(course, sft_dir, monkeypatch):
+    """Notebook 05 trains and evaluates PPO itself, then `save_stage` writes the same record as
+    `build_stage`; notebook 07's comparison then reads that run instead of training PPO again."""
+    from tutor import compare, stages
+    from tutor.ppo import build_stage, load_models, make_trainer, save_stage
+
+    models = load_models(course)  # builds the FAST reward stage
+    config = PPOConfig.for_mode(True).replace(steps=2)
+    trainer = make_trainer(models, config)
+    history = trainer.train(progress=False)
+    result = trainer.evaluate(baseline=stages.load_samples(course, "sft"))
+    where = save_stage(course, trainer, models, history, result)
+    assert "samples" in result  # the notebook keeps using its own result
+    saved = stages.read_metrics(course, "ppo")
+    assert saved["fast"] and saved["seconds"] >= trainer.train_seconds
+    assert saved["metrics"]["gold_win_rate_vs_sft"] == result["gold_win_rate"]
+    assert stages.load_samples(course, "ppo").texts == result["samples"].texts
+    assert (where / "model").exists()
+    other = course.model_runs / "ppo-built"
+    other.mkdir()
+    built = build_stage(course, other, config=config)
+    assert set(built) == set(saved["metrics"])  # one record format, however the stage was made
+    monkeypatch.setattr(compare.subprocess, "run", lambda *a, **kw: pytest.fail("the saved stage should be reused"))
+    assert compare.runs_for(course, "ppo", [0], quiet=True)[0]["metrics"] == saved["metrics"]
+
+
+def test_save_stage_refuses_a_result_without_the_sft_comparison(course, sft_dir):
+    from tutor.ppo import save_stage
+
+    with pytest.raises(TutorError, match="evaluate"):
+        save_stage(course, None, None, [], {"gold": 1.0})

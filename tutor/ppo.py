@@ -656,6 +656,7 @@ class PPOTrainer:
                 raise TutorError("evaluate() needs prompts, or baseline samples whose prompts it reuses.")
             prompts = baseline.prompts
         gold = self.gold or GoldAnnotator("riley")
+        start = time.perf_counter()
         samples = sample_eval(self.unwrapped_policy, self.tokenizer, list(prompts), seed=seed, max_new_tokens=max_new_tokens)
         out = summarize(samples, gold)
         out["kl"] = float(sequence_kl(self.unwrapped_policy, self.ref_policy, self.tokenizer, samples).mean())
@@ -663,6 +664,7 @@ class PPOTrainer:
             if list(baseline.prompts) != list(samples.prompts):
                 raise TutorError("The baseline samples were made for different prompts; compare on the same held-out prompts.")
             out["gold_win_rate"] = win_rate(gold, samples.prompts, samples.texts, baseline.texts)
+        out["eval_seconds"] = round(time.perf_counter() - start, 2)
         out["samples"] = samples
         return out
 
@@ -772,18 +774,45 @@ def make_trainer(models: StageModels, config: PPOConfig | None = None, *, reward
 def build_stage(course, where: Path, config: PPOConfig | None = None, callback=None) -> dict:
     """The `ppo` stage: PPO against the reward model, then gold win-rate and KL on held-out prompts."""
     from tutor import stages
-    from tutor.models import count_parameters, save
 
     cfg = config or PPOConfig.for_mode(course.fast, seed=course.seed)
     models = load_models(course)
     trainer = make_trainer(models, cfg)
     history = trainer.train(callback=callback, progress=False)
+    result = trainer.evaluate(baseline=stages.load_samples(course, "sft"))  # the SFT stage's held-out prompts
+    return _stage_metrics(where, trainer, models, history, result)
+
+
+def save_stage(course, trainer: PPOTrainer, models: StageModels, history: list[dict], result: dict) -> Path:
+    """Save a run trained and evaluated elsewhere (notebook 05's) as the course's `ppo` stage, the
+    same record `build_stage` writes, so that notebook 07 and `rlhf-tutor run` reuse it instead of
+    training PPO again. `result` is `trainer.evaluate(baseline=<the SFT stage's samples>)`."""
+    import json
+
+    from tutor import stages
+
+    if "gold_win_rate" not in result or "samples" not in result:
+        raise TutorError("save_stage() needs trainer.evaluate(baseline=...)'s result, with its samples and win-rate.")
+    if list(result["samples"].prompts) != list(stages.load_samples(course, "sft").prompts):
+        raise TutorError("save_stage() needs the run evaluated on the SFT stage's held-out prompts (baseline=stages.load_samples(course, 'sft')).")
+    where = stages.folder(course, "ppo")
+    where.mkdir(parents=True, exist_ok=True)
+    metrics = _stage_metrics(where, trainer, models, history, dict(result))
+    seconds = trainer.train_seconds + result.get("eval_seconds", 0.0)  # as `stages.build` counts a stage: training + measuring
+    record = {"stage": "ppo", "fast": course.fast, "model": course.model, "seconds": round(seconds, 2), "metrics": metrics}
+    (where / "metrics.json").write_text(json.dumps(record, indent=2))
+    return where
+
+
+def _stage_metrics(where: Path, trainer: PPOTrainer, models: StageModels, history: list[dict], result: dict) -> dict:
+    """Write the trained policy and its held-out answers into `where`; return the stage's metrics."""
+    from tutor import stages
+    from tutor.models import count_parameters, save
+
     model = trainer.unwrapped_policy
     trainer.accelerator.wait_for_everyone()
     if trainer.accelerator.is_main_process:  # under `accelerate launch`, one process writes
         save(model, models.tokenizer, Path(where) / "model")
-    baseline = stages.load_samples(course, "sft")  # the SFT stage's answers to the held-out prompts
-    result = trainer.evaluate(baseline=baseline)
     stages.save_samples(Path(where), result.pop("samples"))
     return {
         "gold_win_rate_vs_sft": result.pop("gold_win_rate"),
@@ -801,5 +830,5 @@ def build_stage(course, where: Path, config: PPOConfig | None = None, callback=N
             "reward": count_parameters(models.reward_model),
             "value": count_parameters(trainer.accelerator.unwrap_model(trainer.value_model)),
         },
-        "config": asdict(cfg),
+        "config": asdict(trainer.config),
     }
