@@ -151,7 +151,7 @@ def test_missing_runs_of_both_methods_train_in_one_child_process_and_come_back_i
     calls = []
 
     def fake_run(cmd, **kwargs):
-        specs = [a for a in cmd[cmd.index("tutor.compare") + 1 : cmd.index("--persona")]]
+        specs = cmd[cmd.index("tutor.compare") + 1 : cmd.index("--persona")]
         calls.append(specs)
         for method, seed in (spec.split(":") for spec in specs):
             record = {**_record(method, int(seed), 0.5 + int(seed) / 10, 1.0, 5.0), "fast": True}

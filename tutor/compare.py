@@ -58,6 +58,13 @@ def _read(path: Path, fast: bool) -> dict | None:
     return record
 
 
+def _write_record(where: Path, record: dict) -> dict:
+    """Save a run's record in its folder; return it as a later `_read` will see it (JSON types)."""
+    text = json.dumps(record, indent=2)
+    (where / "record.json").write_text(text)
+    return json.loads(text)
+
+
 def _peak_rss_mb() -> float:
     """This process's peak resident memory: VmHWM on Linux (which `_reset_peak` can restart, so one
     process can measure several runs in turn), else getrusage's lifetime peak."""
@@ -151,14 +158,13 @@ def _stage_record(course, method: str) -> dict | None:
     }
 
 
-def runs_for(course, method: str, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley", quiet: bool = False,
-             separate_process: bool = True) -> list[dict]:
+def runs_for(course, method: str, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley", quiet: bool = False) -> list[dict]:
     """One record per seed (see `all_runs`)."""
-    return all_runs(course, [method], seeds, persona, quiet, separate_process)[method]
+    return all_runs(course, [method], seeds, persona, quiet)[method]
 
 
 def all_runs(course, methods: Sequence[str] = METHODS, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley",
-             quiet: bool = False, separate_process: bool = True) -> dict[str, list[dict]]:
+             quiet: bool = False) -> dict[str, list[dict]]:
     """Per method, one record per seed. Seed 0 for Riley is the stage itself; other runs come from
     the cache, and all those missing (a missing stage too) train one after another in a single child
     process (start-up paid once; each run's peak memory is the process's highest RSS during that
@@ -169,22 +175,7 @@ def all_runs(course, methods: Sequence[str] = METHODS, seeds: Sequence[int] = (0
             raise TutorError(f"This version of the course has no {method.upper()} stage yet (tutor/{method}.py).")
     records = {(m, seed): _cached(course, m, seed, persona) for m in methods for seed in seeds}
     missing = [key for key, record in records.items() if record is None]
-    if missing and not separate_process:
-        for method, seed in missing:
-            if not quiet:
-                print(f"[compare] training {method.upper()} for {persona}, seed {seed} …")
-            if _is_stage(seed, persona):
-                from tutor import stages
-
-                stages.ensure(course, method, quiet=quiet)
-                records[(method, seed)] = _stage_record(course, method)
-                continue
-            where = run_folder(course, method, seed, persona)
-            where.mkdir(parents=True, exist_ok=True)
-            record = {**_build_in_this_process(course, method, seed, persona, where), "peak_rss_mb": None, "folder": str(where)}
-            (where / "record.json").write_text(json.dumps(record, indent=2))
-            records[(method, seed)] = record
-    elif missing:
+    if missing:
         _train_in_child(course, missing, persona, quiet)
         for method, seed in missing:
             records[(method, seed)] = _cached(course, method, seed, persona)
@@ -274,9 +265,7 @@ def persona_runs(course, personas: Sequence[str] = ("riley", "quinn"), seed: int
             "metrics": {k: v for k, v in metrics.items() if k != "history"}, "folder": str(where),
             "choices": choices,  # per prompt: (best, worst) answer index, or None
         }
-        text = json.dumps(records[persona], indent=2)
-        (where / "record.json").write_text(text)
-        records[persona] = json.loads(text)  # as a later call reads it back (lists, not tuples)
+        records[persona] = _write_record(where, records[persona])
     return records
 
 
@@ -567,8 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         except TutorError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        record["folder"] = str(where)
-        (where / "record.json").write_text(json.dumps(record, indent=2))
+        _write_record(where, {**record, "folder": str(where)})
     return 0
 
 

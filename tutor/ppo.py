@@ -787,8 +787,6 @@ def save_stage(course, trainer: PPOTrainer, models: StageModels, history: list[d
     """Save a run trained and evaluated elsewhere (notebook 05's) as the course's `ppo` stage, the
     same record `build_stage` writes, so that notebook 07 and `rlhf-tutor run` reuse it instead of
     training PPO again. `result` is `trainer.evaluate(baseline=<the SFT stage's samples>)`."""
-    import json
-
     from tutor import stages
 
     if "gold_win_rate" not in result or "samples" not in result:
@@ -799,8 +797,7 @@ def save_stage(course, trainer: PPOTrainer, models: StageModels, history: list[d
     where.mkdir(parents=True, exist_ok=True)
     metrics = _stage_metrics(where, trainer, models, history, dict(result))
     seconds = trainer.train_seconds + result.get("eval_seconds", 0.0)  # as `stages.build` counts a stage: training + measuring
-    record = {"stage": "ppo", "fast": course.fast, "model": course.model, "seconds": round(seconds, 2), "metrics": metrics}
-    (where / "metrics.json").write_text(json.dumps(record, indent=2))
+    stages.save_record(course, "ppo", metrics, seconds)
     return where
 
 

@@ -118,13 +118,15 @@ def build(course: Course, name: str, **options) -> dict:
     where.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     metrics = builder(course, where, **options)
-    record = {
-        "stage": name,
-        "fast": course.fast,
-        "model": course.model,
-        "seconds": round(time.perf_counter() - start, 2),
-        "metrics": metrics,
-    }
+    return save_record(course, name, metrics, time.perf_counter() - start)
+
+
+def save_record(course: Course, name: str, metrics: dict, seconds: float) -> dict:
+    """Write stage `name`'s metrics.json, which makes the stage exist for every later notebook (also
+    for a run a notebook trained itself, as notebook 05 does)."""
+    record = {"stage": name, "fast": course.fast, "model": course.model, "seconds": round(seconds, 2), "metrics": metrics}
+    where = folder(course, name)
+    where.mkdir(parents=True, exist_ok=True)
     (where / "metrics.json").write_text(json.dumps(record, indent=2))
     return record
 
