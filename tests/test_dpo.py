@@ -143,7 +143,7 @@ def test_model_as_its_own_reference_is_refused(policy, tokenizer, tmp_path):
 @pytest.mark.parametrize(
     "change, match",
     [({"loss_type": "simpo"}, "Unknown DPO loss_type"), ({"data": "web"}, "Unknown DPO data source"),
-     ({"loss_type": "robust"}, "label_smoothing")],
+     ({"loss_type": "robust"}, "label_smoothing"), ({"chunk_pairs": -1}, "chunk_pairs")],
 )
 def test_bad_settings_are_clear_errors(change, match):
     with pytest.raises(TutorError, match=match):
@@ -210,3 +210,28 @@ def test_each_persona_ranks_the_same_answers_its_own_way():
     pairs = dpo.rank_answers(answers, "riley", riley)
     assert [_texts(r["chosen"]) for r in pairs] == [answers.answers[b][i] for i, (b, _) in enumerate(riley)]
     assert dpo.best_and_worst(answers, "riley") == riley  # the same seed ranks the same way again
+
+
+@pytest.mark.parametrize("sft_weight", [0.0, 0.7])
+def test_chunks_of_a_batch_give_the_whole_batchs_gradient_and_logs(policy, tokenizer, tmp_path, sft_weight):
+    """A batch computed as chunks of pairs of similar length (less padding, less memory) gives the
+    same gradient as the whole batch at once, and logs the same loss and rewards: the DPO term
+    weighs each chunk by its pairs, the NLL term by its chosen tokens."""
+    data = gold_dataset(20, seed=7)  # answers of many lengths, so chunks differ in width and tokens
+    results = []
+    for chunk_pairs in (0, 6):  # the whole batch, then chunks of 6, 6, 6 and 2 pairs
+        model = copy.deepcopy(policy)
+        settings = dpo.DPOSettings(batch_size=len(data), beta=0.2, sft_weight=sft_weight, chunk_pairs=chunk_pairs)
+        trainer = dpo.make_trainer(model, load_causal_lm("tiny"), tokenizer, data, tmp_path, settings=settings, progress=False)
+        batch = trainer.data_collator([trainer.train_dataset[i] for i in range(len(data))])
+        trainer.current_gradient_accumulation_steps = 1  # set by train(); one step by hand here
+        loss = trainer.training_step(model, batch)
+        logged = {key: values[-1] for key, values in trainer._metrics["train"].items()}
+        assert all(len(values) == 1 for values in trainer._metrics["train"].values())  # one entry per batch
+        results.append((loss.item(), logged, torch.cat([p.grad.flatten() for p in model.parameters()])))
+    (loss, whole, grad), (chunked_loss, chunked, chunked_grad) = results
+    assert grad.abs().max() > 1e-3, "no gradient: a weak test"
+    assert torch.allclose(chunked_grad, grad, rtol=1e-4, atol=1e-6)
+    assert chunked_loss == pytest.approx(loss, abs=1e-5)
+    for key in ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "logps/chosen"):
+        assert chunked[key] == pytest.approx(whole[key], abs=1e-4), key

@@ -67,3 +67,30 @@ def pair_lengths(dataset) -> list[int]:
     """A preference pair is padded to its longer answer."""
     return [max(len(c), len(r)) for c, r in zip(dataset["chosen_ids"], dataset["rejected_ids"], strict=True)]
 
+
+
+def pair_chunks(inputs: dict, size: int) -> list[tuple[dict, int, int]]:
+    """A collated batch of preference pairs (TRL's layout: the chosen rows, then the rejected rows,
+    right-padded) cut into chunks of at most `size` pairs of similar length, each trimmed to its own
+    longest row. Returns (chunk, pairs in it, chosen answer tokens in it) per chunk: what a loss
+    needs to weigh each chunk's share of the whole batch's loss."""
+    n = inputs["input_ids"].shape[0] // 2
+    lengths = inputs["attention_mask"].sum(-1)
+    pair_len = torch.maximum(lengths[:n], lengths[n:])
+    order = torch.argsort(pair_len, stable=True)
+    chunks = []
+    for start in range(0, n, size):
+        picked = order[start : start + size]
+        rows = torch.cat([picked, picked + n])
+        width = int(pair_len[picked].max())
+        chunk = {}
+        for key, value in inputs.items():
+            if not torch.is_tensor(value):
+                chunk[key] = value
+            elif value.dim() == 2 and value.shape[0] == 2 * n:  # ids and masks: both halves, trimmed
+                chunk[key] = value[rows, :width]
+            else:  # one value per pair (the reference's log-probs)
+                chunk[key] = value[picked]
+        chosen_tokens = int(chunk["completion_mask"][: len(picked), 1:].sum())
+        chunks.append((chunk, len(picked), chosen_tokens))
+    return chunks

@@ -53,6 +53,7 @@ class DPOSettings:
     epochs: float = 2.0
     learning_rate: float = 5e-4
     batch_size: int = 32
+    chunk_pairs: int = 8  # pairs computed at once within a batch: the same gradient, less padding and memory
     beta: float = 0.2
     loss_type: str = "sigmoid"
     label_smoothing: float = 0.0  # the flip rate "robust" assumes
@@ -86,6 +87,8 @@ class DPOSettings:
             raise TutorError(f"sft_weight must be ≥ 0, got {self.sft_weight}.")
         if self.rounds < 1 or self.answers_per_prompt < 2:
             raise TutorError("rounds must be ≥ 1 and answers_per_prompt ≥ 2.")
+        if self.chunk_pairs < 0:
+            raise TutorError(f"chunk_pairs must be ≥ 0 (0 computes each batch at once), got {self.chunk_pairs}.")
         if self.n_pairs < 1 or self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1:
             raise TutorError("n_pairs, epochs, learning_rate and batch_size must all be positive.")
         return self
@@ -330,6 +333,7 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
     ))
     datasets.disable_progress_bars()  # tokenising and scoring a few thousand rows: bars are noise
     trainer = _trainer_class()(model=model, ref_model=ref_model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
+    trainer.chunk_pairs = s.chunk_pairs
     if s.reference_free:
         _make_reference_free(trainer)
     return quiet_progress(trainer, "DPO", show=progress)
@@ -344,7 +348,7 @@ def _trainer_class():
     """
     from trl import DPOTrainer
 
-    from tutor.batching import grouped, pair_lengths
+    from tutor.batching import grouped, pair_chunks, pair_lengths
 
     class SortedReferenceDPOTrainer(grouped(DPOTrainer, pair_lengths)):
         def _precompute_ref_logps(self, dataset, name: str, batch_size: int):
@@ -363,6 +367,33 @@ def _trainer_class():
                 c, r = self.compute_ref_log_probs(model, batch)
                 chosen[picked], rejected[picked] = c.float().cpu(), r.float().cpu()
             return dataset.add_column("ref_chosen_logps", chosen.tolist()).add_column("ref_rejected_logps", rejected.tolist())
+
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            """One optimizer step's gradient, computed over chunks of pairs of similar length (less
+            padding to compute, and a fraction of the activations in memory at once). Each chunk's
+            loss is weighed by its share of the batch, so the gradient is the whole batch's: pairs
+            for the per-pair losses, chosen-answer tokens for the NLL term (a mean over tokens)."""
+            size = getattr(self, "chunk_pairs", 0)
+            if not size or inputs["input_ids"].shape[0] <= 2 * size:
+                return super().training_step(model, inputs, num_items_in_batch)
+            chunks = pair_chunks(inputs, size)
+            pairs = sum(n for _, n, _ in chunks)
+            tokens = max(1, sum(t for _, _, t in chunks))
+            weights = self.loss_weights
+            logged = self._metrics["train"]
+            before = {key: len(values) for key, values in logged.items()}
+            total = 0.0
+            try:
+                for chunk, n, t in chunks:
+                    self.loss_weights = [w * (t / tokens if kind == "sft" else n / pairs)
+                                         for kind, w in zip(self.loss_types, weights, strict=True)]
+                    total = total + super().training_step(model, chunk, num_items_in_batch)
+            finally:
+                self.loss_weights = weights
+            for key, values in logged.items():  # one logged value per batch, as without chunks
+                if len(values) - before.get(key, 0) == len(chunks):
+                    values[-len(chunks):] = [sum(v * n for v, (_, n, _) in zip(values[-len(chunks):], chunks, strict=True)) / pairs]
+            return total
 
     return SortedReferenceDPOTrainer
 
