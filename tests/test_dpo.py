@@ -235,3 +235,33 @@ def test_chunks_of_a_batch_give_the_whole_batchs_gradient_and_logs(policy, token
     assert chunked_loss == pytest.approx(loss, abs=1e-5)
     for key in ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "logps/chosen"):
         assert chunked[key] == pytest.approx(whole[key], abs=1e-4), key
+
+
+def test_sft_answers_are_sampled_once_and_resampled_when_the_sft_model_changes(tmp_path, monkeypatch):
+    """Round 1 of every DPO run with one seed ranks the SFT model's answers: they are kept with the
+    SFT stage (06's pairs, the stage 06 builds and 07's two-persona section share them), the same
+    answers as sampling afresh, and sampled again once the SFT model is another one."""
+    import tutor
+    from tutor import stages
+    from tutor.models import save
+
+    monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
+    course = tutor.setup(FAST=True, quiet=True)
+    sampled = []
+    real = dpo.sample_answers
+    monkeypatch.setattr(dpo, "sample_answers", lambda *a, **kw: sampled.append(1) or real(*a, **kw))
+    first = dpo.sft_answers(course, 6, seed=3, k=3)
+    again = dpo.sft_answers(course, 6, seed=3, k=3)
+    assert sampled == [1] and again.kept and not first.kept
+    assert again.answers == first.answers and again.asked == first.asked and again.seconds == pytest.approx(first.seconds, abs=0.01)
+    sft = stages.ensure(course, "sft")
+    fresh = real(load_causal_lm(sft), load_tokenizer(sft), 6, seed=3, k=3)
+    assert fresh.answers == first.answers  # keeping them changes nothing about which answers they are
+    settings = dpo.DPOSettings.for_mode(True, n_pairs=6, answers_per_prompt=3)
+    pairs, _ = dpo.training_data(course, settings, use_learner_labels=False, seed=3)
+    assert sampled == [1] and list(pairs) == list(dpo.rank_answers(first, settings.persona))
+    other = load_causal_lm(sft)
+    with torch.no_grad():
+        other.model.norm.weight.mul_(1.5)  # another SFT model in the same folder
+    save(other, load_tokenizer(sft), sft)
+    assert not dpo.sft_answers(course, 6, seed=3, k=3).kept and sampled == [1, 1]

@@ -237,19 +237,15 @@ def persona_runs(course, personas: Sequence[str] = ("riley", "quinn"), seed: int
         return records
     from dataclasses import replace
 
-    from tutor import stages
-    from tutor.dpo import DPOSettings, best_and_worst, build_stage, rank_answers, sample_answers
-    from tutor.models import load_causal_lm, load_tokenizer
+    from tutor.dpo import DPOSettings, best_and_worst, build_stage, rank_answers, sft_answers
 
-    sft = stages.ensure(course, "sft", quiet=True)
     settings = DPOSettings.for_mode(course.fast, seed=seed, rounds=1, use_learner_labels=False)
     if not quiet:
         print(f"[compare] {settings.answers_per_prompt} answers to each of {settings.n_pairs} prompts from the SFT model, "
               f"ranked by {' and by '.join(p.capitalize() for p in missing)}; one round of DPO each …")
-    start = time.perf_counter()
-    answers = sample_answers(load_causal_lm(sft, course.device), load_tokenizer(sft), settings.n_pairs, seed=seed,
-                             k=settings.answers_per_prompt, max_new_tokens=settings.max_new_tokens)
-    sampling = time.perf_counter() - start
+    answers = sft_answers(course, settings.n_pairs, seed=seed, k=settings.answers_per_prompt,
+                          max_new_tokens=settings.max_new_tokens)  # for seed 0, notebook 06 sampled them already
+    sampling = answers.seconds  # counted in each run's time, wherever it happened
     for persona in missing:
         _release_memory()  # the previous persona's trainer and models: handed back before the next run
         where = persona_folder(course, persona, seed)

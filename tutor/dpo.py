@@ -428,6 +428,8 @@ class Answers:
     answers: list[list[str]]
     seed: int
     split: str = "train"
+    seconds: float = 0.0  # what sampling them took
+    kept: bool = False  # read back from where `sft_answers` keeps them (sampled by an earlier run)
 
 
 def _draw_prompts(rng, n: int, split: str) -> list[str]:
@@ -445,10 +447,54 @@ def sample_answers(model, tokenizer, n: int, seed: int = 0, k: int = 2, split: s
 
     if k < 2:
         raise TutorError(f"on-policy pairs need k ≥ 2 answers per prompt, got {k}.")
+    start = time.perf_counter()
     asked = _draw_prompts(random.Random(seed), n, split)
     answers = [sample(model, tokenizer, asked, seed=seed * 100 + i + 1, max_new_tokens=max_new_tokens, batch_size=256).texts
                for i in range(k)]
-    return Answers(asked, answers, seed, split)
+    return Answers(asked, answers, seed, split, seconds=time.perf_counter() - start)
+
+
+def weights_stamp(model_dir: Path) -> str | None:
+    """A fingerprint of the weights saved in `model_dir` (None when there are no safetensors)."""
+    import hashlib
+
+    files = sorted(Path(model_dir).glob("*.safetensors"))
+    if not files:
+        return None
+    digest = hashlib.sha1()
+    for path in files:
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def sft_answers(course, n: int, seed: int = 0, k: int = 2, split: str = "train", max_new_tokens: int = 96) -> Answers:
+    """`sample_answers` from the SFT stage's model, kept next to it: round 1 of a DPO run ranks the
+    SFT model's answers, so notebook 06's look at its pairs, the stage it builds and notebook 07's
+    two-persona section (same seed) all rank the one set of answers instead of sampling it again.
+    The file remembers which weights wrote it, so a rebuilt SFT model samples afresh."""
+    import json
+
+    from tutor.models import load_causal_lm, load_tokenizer
+    from tutor.stages import ensure
+
+    sft = ensure(course, "sft", quiet=True)
+    path = sft.parent / "answers" / f"{split}-{n}x{k}-seed{seed}-{max_new_tokens}tokens.json"
+    stamp = weights_stamp(sft)
+    if stamp is not None and path.exists():
+        try:
+            saved = json.loads(path.read_text())
+        except ValueError:
+            saved = {}
+        if saved.get("weights") == stamp:
+            return Answers(saved["asked"], saved["answers"], seed, split, seconds=saved.get("seconds", 0.0), kept=True)
+    answers = sample_answers(load_causal_lm(sft, course.device), load_tokenizer(sft), n, seed, k, split, max_new_tokens)
+    if stamp is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"weights": stamp, "seconds": round(answers.seconds, 2), "asked": answers.asked,
+                                    "answers": answers.answers}))
+    return answers
 
 
 def best_and_worst(answers: Answers, persona="riley") -> list[tuple[int, int] | None]:
@@ -486,14 +532,6 @@ def rank_answers(answers: Answers, persona="riley", picks: list | None = None):
     return to_dataset(rows)
 
 
-def on_policy_pairs(model, tokenizer, n: int, persona="riley", seed: int = 0, k: int = 2, split: str = "train",
-                    max_new_tokens: int = 96):
-    """`n` pairs made of the SFT model's own answers, labelled by the gold annotator: data that looks
-    like what the model actually writes. With k > 2 the annotator compares k answers to a prompt
-    pairwise and the pair is (most wins, fewest wins): more labels per pair, far fewer flipped pairs."""
-    return rank_answers(sample_answers(model, tokenizer, n, seed, k, split, max_new_tokens), persona)
-
-
 def label_quality(pairs, persona="riley") -> float:
     """Share of pairs whose `chosen` answer the persona's noiseless score really rates higher: how
     much of the training signal points the right way (the simulated world lets us look)."""
@@ -526,21 +564,33 @@ class DPORun:
 
 def training_data(course, settings: DPOSettings, model=None, tokenizer=None, use_learner_labels: bool | None = None, seed: int | None = None):
     """(dataset, description) for `settings.data`; the learner's notebook-03 labels (pairs of SFT
-    answers too) take the place of either source when there are enough of them."""
+    answers too) take the place of either source when there are enough of them. On-policy pairs
+    come from `model`'s answers, or without one from the SFT stage's (`sft_answers`)."""
+    data, source, _ = _round_data(course, settings, model, tokenizer, use_learner_labels, seed)
+    return data, source
+
+
+def _round_data(course, settings: DPOSettings, model, tokenizer, use_learner_labels: bool | None, seed: int | None):
+    """`training_data` plus the seconds an earlier run spent sampling the answers it reused (a
+    run's time counts the sampling its pairs needed, wherever it happened)."""
     from tutor.preferences import learner_dataset, preference_data
 
     if use_learner_labels is None:
         use_learner_labels = settings.use_learner_labels
     seed = settings.seed if seed is None else seed
-    if settings.data == "on_policy":
-        mine = learner_dataset(course.runs) if use_learner_labels else None
-        if mine is not None:
-            return mine, f"your {len(mine)} labels from notebook 03"
-        k = settings.answers_per_prompt
-        data = on_policy_pairs(model, tokenizer, settings.n_pairs, settings.persona, seed, k, max_new_tokens=settings.max_new_tokens)
-        how = f"best vs worst of {k} answers ranked by" if k > 2 else "pairs of the model's own answers labelled by"
-        return data, f"{len(data)} {how} the gold annotator ({settings.persona})"
-    return preference_data(course, settings.n_pairs, settings.persona, use_learner_labels, seed)
+    if settings.data != "on_policy":
+        return *preference_data(course, settings.n_pairs, settings.persona, use_learner_labels, seed), 0.0
+    mine = learner_dataset(course.runs) if use_learner_labels else None
+    if mine is not None:
+        return mine, f"your {len(mine)} labels from notebook 03", 0.0
+    k = settings.answers_per_prompt
+    if model is None:
+        answers = sft_answers(course, settings.n_pairs, seed, k, max_new_tokens=settings.max_new_tokens)
+    else:
+        answers = sample_answers(model, tokenizer, settings.n_pairs, seed, k, max_new_tokens=settings.max_new_tokens)
+    data = rank_answers(answers, settings.persona)
+    how = f"best vs worst of {k} answers ranked by" if k > 2 else "pairs of the model's own answers labelled by"
+    return data, f"{len(data)} {how} the gold annotator ({settings.persona})", answers.seconds if answers.kept else 0.0
 
 
 def _copy(model, folder: Path, device: str):
@@ -585,8 +635,10 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
         if r == 0 and dataset is not None:
             data, source = dataset, f"{len(dataset)} given pairs"
         else:
-            data, source = training_data(course, s, policy, tokenizer, use_learner_labels=s.use_learner_labels and r == 0,
-                                         seed=s.seed * 1000 + r)
+            from_sft = r == 0 and start is None  # the SFT stage's own answers: sampled once, kept (sft_answers)
+            data, source, earlier = _round_data(course, s, None if from_sft else policy, tokenizer,
+                                                s.use_learner_labels and r == 0, s.seed * 1000 + r)
+            begin -= earlier
         learners = r == 0 and source.startswith("your ")  # training_data's word for notebook 03's labels
         if learners:
             rounds = 1  # the learner's labels cannot be asked for again on fresh answers
