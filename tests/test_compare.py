@@ -2,6 +2,7 @@
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,30 @@ def test_persona_runs_rank_one_set_of_answers_twice_and_train_a_model_on_each(tm
 def test_same_choices_needs_two_rankings_of_the_same_answers():
     with pytest.raises(TutorError, match="ranked from the same answers"):
         compare.same_choices({"choices": [[0, 1]]}, {"choices": [[0, 1], [1, 0]]})
+
+
+def test_the_riley_persona_run_is_the_dpo_stages_first_round(tmp_path, monkeypatch):
+    """Riley's one-round model is the DPO stage's round 1 (same answers, ranking, settings, seed),
+    so 07 reads it from the stage instead of training it again: only Quinn trains, and what it reads
+    equals what training Riley afresh writes."""
+    import tutor
+    from tutor import dpo, stages
+
+    monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
+    course = tutor.setup(FAST=True, quiet=True)
+    stages.ensure(course, "dpo", quiet=True)
+    trained = []
+    real = dpo.build_stage
+    monkeypatch.setattr(dpo, "build_stage", lambda course, where, **kw: trained.append(kw["settings"].persona) or real(course, where, **kw))
+    runs = compare.persona_runs(course, ("riley", "quinn"), quiet=True)
+    assert trained == ["quinn"]
+    first_round = stages.read_metrics(course, "dpo")["metrics"]["rounds"][0]
+    assert runs["riley"]["metrics"]["gold_win_rate_vs_sft"] == first_round["gold_win_rate_vs_sft"]
+    reused = compare.run_samples(runs["riley"]).texts
+    shutil.rmtree(compare.persona_folder(course, "riley"))
+    shutil.rmtree(stages.folder(course, "dpo") / "rounds")  # no round 1 to read: Riley trains
+    again = compare.persona_runs(course, ("riley", "quinn"), quiet=True)
+    assert trained == ["quinn", "riley"]
+    assert compare.run_samples(again["riley"]).texts == reused
+    assert again["riley"]["metrics"]["gold_win_rate_vs_sft"] == pytest.approx(first_round["gold_win_rate_vs_sft"])
+    assert again["riley"]["choices"] == runs["riley"]["choices"]

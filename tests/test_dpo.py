@@ -265,3 +265,12 @@ def test_sft_answers_are_sampled_once_and_resampled_when_the_sft_model_changes(t
         other.model.norm.weight.mul_(1.5)  # another SFT model in the same folder
     save(other, load_tokenizer(sft), sft)
     assert not dpo.sft_answers(course, 6, seed=3, k=3).kept and sampled == [1, 1]
+
+
+def test_both_kl_measures_from_one_pass_equal_each_computed_alone(policy, ref_model, tokenizer):
+    from tutor.generation import sample
+
+    samples = sample(policy, tokenizer, ["What is a bond?", "Explain duration to a quant.", "Yield?"] * 3, seed=4, max_new_tokens=40)
+    sampled, exact = dpo._kl_both(policy, ref_model, tokenizer, samples, batch_size=4)
+    assert sampled.tolist() == dpo.sequence_kl(policy, ref_model, tokenizer, samples, batch_size=4)
+    assert min(exact.tolist()) > 0 and sampled.abs().max() > 0  # a KL over the whole vocabulary is never negative

@@ -13,11 +13,13 @@ import ast
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 import tokenize
 from collections.abc import Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from tutor.errors import TutorError
@@ -235,23 +237,33 @@ def persona_runs(course, personas: Sequence[str] = ("riley", "quinn"), seed: int
     missing = [p for p, record in records.items() if record is None]
     if not missing:
         return records
-    from dataclasses import replace
-
     from tutor.dpo import DPOSettings, best_and_worst, build_stage, rank_answers, sft_answers
 
     settings = DPOSettings.for_mode(course.fast, seed=seed, rounds=1, use_learner_labels=False)
     if not quiet:
         print(f"[compare] {settings.answers_per_prompt} answers to each of {settings.n_pairs} prompts from the SFT model, "
               f"ranked by {' and by '.join(p.capitalize() for p in missing)}; one round of DPO each …")
-    answers = sft_answers(course, settings.n_pairs, seed=seed, k=settings.answers_per_prompt,
-                          max_new_tokens=settings.max_new_tokens)  # for seed 0, notebook 06 sampled them already
+    # the answers the DPO stage's round 1 ranked for this seed (notebook 06 sampled them already)
+    answers = sft_answers(course, settings.n_pairs, seed=seed * 1000, k=settings.answers_per_prompt,
+                          max_new_tokens=settings.max_new_tokens)
     sampling = answers.seconds  # counted in each run's time, wherever it happened
     for persona in missing:
-        _release_memory()  # the previous persona's trainer and models: handed back before the next run
         where = persona_folder(course, persona, seed)
         where.mkdir(parents=True, exist_ok=True)
-        begin = time.perf_counter()
         choices = best_and_worst(answers, persona)
+        first = _stage_round_one(course, replace(settings, persona=persona), answers)
+        if first is not None:  # the DPO stage's round 1 is this very run: same answers, ranking, settings, seed
+            round_one, samples = first
+            shutil.copyfile(samples, where / "samples.jsonl")
+            records[persona] = _write_record(where, {
+                "method": "dpo", "seed": seed, "persona": persona, "fast": course.fast, "model": course.model,
+                "seconds": round(round_one["seconds"] + round_one.get("measure_seconds", 0.0), 2), "sampling_seconds": round(sampling, 2),
+                "metrics": {**round_one, "settings": asdict(replace(settings, persona=persona))}, "folder": str(where),
+                "choices": choices, "from": "round 1 of the dpo stage (notebook 06)",
+            })
+            continue
+        _release_memory()  # the previous persona's trainer and models: handed back before the next run
+        begin = time.perf_counter()
         metrics = build_stage(course, where, settings=replace(settings, persona=persona), pairs=rank_answers(answers, persona, choices),
                               progress=False, measure_rounds=False)
         records[persona] = {
@@ -263,6 +275,27 @@ def persona_runs(course, personas: Sequence[str] = ("riley", "quinn"), seed: int
         }
         records[persona] = _write_record(where, records[persona])
     return records
+
+
+def _stage_round_one(course, settings, answers) -> tuple[dict, Path] | None:
+    """Round 1 of the DPO stage (its record and held-out answers) when it is exactly one round of
+    DPO with `settings` on `answers`: the stage's settings bar the number of rounds, its round 1
+    ranked by the annotator (not the learner's labels) from the same SFT weights' kept answers."""
+    from tutor import stages
+
+    record = stages.read_metrics(course, "dpo")
+    if record is None or bool(record.get("fast")) != course.fast:
+        return None
+    metrics = record["metrics"]
+    ignore = ("rounds", "use_learner_labels")
+    stage_settings = {k: v for k, v in (metrics.get("settings") or {}).items() if k not in ignore}
+    if stage_settings != {k: v for k, v in asdict(settings).items() if k not in ignore}:
+        return None
+    first = (metrics.get("rounds") or [{}])[0]
+    samples = stages.folder(course, "dpo") / "rounds" / "round-1" / "samples.jsonl"
+    if first.get("sft_weights") != answers.weights or answers.weights is None or "gold_win_rate_vs_sft" not in first:
+        return None
+    return (first, samples) if samples.exists() else None
 
 
 def same_choices(first: dict, second: dict) -> dict[str, float]:

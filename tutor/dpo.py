@@ -222,25 +222,33 @@ def sequence_kl(model, ref_model, tokenizer, samples, exact: bool = False, batch
     be negative for one answer). `exact=True`: Σ_t KL(π(·|prefix) ‖ π_ref(·|prefix)) computed over the
     whole vocabulary at each step (same expectation, less noise, never negative).
     """
-    import torch
 
     if not exact:
         logps = response_logps(model, tokenizer, samples.prompts, samples.texts, samples.ended, batch_size)
         ref = response_logps(ref_model, tokenizer, samples.prompts, samples.texts, samples.ended, batch_size)
         return (logps - ref).tolist()
+    return _kl_both(model, ref_model, tokenizer, samples, batch_size)[1].tolist()
+
+
+def _kl_both(model, ref_model, tokenizer, samples, batch_size: int = 64):
+    """Both of `sequence_kl`'s measures per answer (the sampled-token estimate, then the exact one)
+    from one pass of each model: the same numbers as computing them one at a time."""
+    import torch
+
     rows = encode_pairs(tokenizer, samples.prompts, samples.texts, samples.ended)
-    out = torch.zeros(len(rows))
+    sampled, exact = torch.zeros(len(rows)), torch.zeros(len(rows))
     modes = (model.training, ref_model.training)
     model.eval()
     ref_model.eval()
     with torch.no_grad():
         for picked, ids, attn, mask in _batches(tokenizer, rows, batch_size):
             lp, lr = _next_token_logps(model, ids, attn), _next_token_logps(ref_model, ids, attn)
-            per_token = (lp.exp() * (lp - lr)).sum(-1)
-            out[picked] = (per_token * mask[:, 1:]).sum(-1)
+            tokens, answer = ids[:, 1:].unsqueeze(-1), mask[:, 1:]
+            sampled[picked] = (lp.gather(-1, tokens).squeeze(-1) * answer).sum(-1) - (lr.gather(-1, tokens).squeeze(-1) * answer).sum(-1)
+            exact[picked] = ((lp.exp() * (lp - lr)).sum(-1) * answer).sum(-1)
     model.train(modes[0])
     ref_model.train(modes[1])
-    return out.tolist()
+    return sampled, exact
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -430,6 +438,7 @@ class Answers:
     split: str = "train"
     seconds: float = 0.0  # what sampling them took
     kept: bool = False  # read back from where `sft_answers` keeps them (sampled by an earlier run)
+    weights: str | None = None  # `sft_answers`: the stamp of the SFT weights that wrote them
 
 
 def _draw_prompts(rng, n: int, split: str) -> list[str]:
@@ -488,8 +497,9 @@ def sft_answers(course, n: int, seed: int = 0, k: int = 2, split: str = "train",
         except ValueError:
             saved = {}
         if saved.get("weights") == stamp:
-            return Answers(saved["asked"], saved["answers"], seed, split, seconds=saved.get("seconds", 0.0), kept=True)
+            return Answers(saved["asked"], saved["answers"], seed, split, saved.get("seconds", 0.0), kept=True, weights=stamp)
     answers = sample_answers(load_causal_lm(sft, course.device), load_tokenizer(sft), n, seed, k, split, max_new_tokens)
+    answers.weights = stamp
     if stamp is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"weights": stamp, "seconds": round(answers.seconds, 2), "asked": answers.asked,
@@ -571,18 +581,17 @@ def training_data(course, settings: DPOSettings, model=None, tokenizer=None, use
 
 
 def _round_data(course, settings: DPOSettings, model, tokenizer, use_learner_labels: bool | None, seed: int | None):
-    """`training_data` plus the seconds an earlier run spent sampling the answers it reused (a
-    run's time counts the sampling its pairs needed, wherever it happened)."""
+    """`training_data` plus the sampled answers the pairs were ranked from (None for other data)."""
     from tutor.preferences import learner_dataset, preference_data
 
     if use_learner_labels is None:
         use_learner_labels = settings.use_learner_labels
     seed = settings.seed if seed is None else seed
     if settings.data != "on_policy":
-        return *preference_data(course, settings.n_pairs, settings.persona, use_learner_labels, seed), 0.0
+        return *preference_data(course, settings.n_pairs, settings.persona, use_learner_labels, seed), None
     mine = learner_dataset(course.runs) if use_learner_labels else None
     if mine is not None:
-        return mine, f"your {len(mine)} labels from notebook 03", 0.0
+        return mine, f"your {len(mine)} labels from notebook 03", None
     k = settings.answers_per_prompt
     if model is None:
         answers = sft_answers(course, settings.n_pairs, seed, k, max_new_tokens=settings.max_new_tokens)
@@ -590,7 +599,7 @@ def _round_data(course, settings: DPOSettings, model, tokenizer, use_learner_lab
         answers = sample_answers(model, tokenizer, settings.n_pairs, seed, k, max_new_tokens=settings.max_new_tokens)
     data = rank_answers(answers, settings.persona)
     how = f"best vs worst of {k} answers ranked by" if k > 2 else "pairs of the model's own answers labelled by"
-    return data, f"{len(data)} {how} the gold annotator ({settings.persona})", answers.seconds if answers.kept else 0.0
+    return data, f"{len(data)} {how} the gold annotator ({settings.persona})", answers
 
 
 def _copy(model, folder: Path, device: str):
@@ -603,7 +612,7 @@ def _copy(model, folder: Path, device: str):
 
 
 def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=None, output_dir=None, progress: bool = True,
-          start: Path | None = None, on_round=None, measure_rounds: bool = False) -> DPORun:
+          start: Path | None = None, on_round=None, measure_rounds: bool = False, rounds_dir: Path | None = None) -> DPORun:
     """Fine-tune the SFT model (or the model saved in `start`) with DPO.
 
     One round trains on `dataset` (default: `training_data`). With `settings.rounds` > 1 (on-policy
@@ -611,7 +620,7 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
     annotator rank them, and trains on those pairs with the model at the round's start as reference
     — iterative ("online") DPO. `on_round(r)` is called as round r starts (e.g. to start a new
     curve in a plot); `measure_rounds` samples the held-out prompts after each round and records
-    win-rate and KL to the starting model.
+    win-rate and KL to the starting model (and saves those answers in `rounds_dir`/round-r).
     """
     from tutor.models import load_causal_lm, load_tokenizer
     from tutor.settings import seed_everything
@@ -633,12 +642,13 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
         seed_everything(s.seed * 1000 + r)
         begin = time.perf_counter()
         if r == 0 and dataset is not None:
-            data, source = dataset, f"{len(dataset)} given pairs"
+            data, source, answers = dataset, f"{len(dataset)} given pairs", None
         else:
             from_sft = r == 0 and start is None  # the SFT stage's own answers: sampled once, kept (sft_answers)
-            data, source, earlier = _round_data(course, s, None if from_sft else policy, tokenizer,
+            data, source, answers = _round_data(course, s, None if from_sft else policy, tokenizer,
                                                 s.use_learner_labels and r == 0, s.seed * 1000 + r)
-            begin -= earlier
+            if answers is not None and answers.kept:
+                begin -= answers.seconds  # sampled by an earlier run: a run's time counts its sampling all the same
         learners = r == 0 and source.startswith("your ")  # training_data's word for notebook 03's labels
         if learners:
             rounds = 1  # the learner's labels cannot be asked for again on fresh answers
@@ -658,8 +668,10 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
         per_pair = math.comb(s.answers_per_prompt, 2) if ranked else 1
         record = {"round": r + 1, "pairs": len(trainer.train_dataset), "labels": len(data) * per_pair,
                   "seconds": round(spent, 2), "data": source}
+        if answers is not None and answers.weights:
+            record["sft_weights"] = answers.weights  # ranked from these SFT weights' kept answers (sft_answers)
         if measure_rounds and r + 1 < rounds:  # the last round is measured by `evaluate`
-            record.update(_held_out(course, s, policy, initial, tokenizer))
+            record.update(_held_out(course, s, policy, initial, tokenizer, rounds_dir and rounds_dir / f"round-{r + 1}"))
         records.append(record)
         if r + 1 >= rounds:
             break
@@ -667,19 +679,25 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
     return DPORun(policy, initial, tokenizer, history, s, source, seconds, n_pairs, records)
 
 
-def _held_out(course, settings: DPOSettings, model, reference, tokenizer) -> dict:
+def _held_out(course, settings: DPOSettings, model, reference, tokenizer, where: Path | None = None) -> dict:
+    """A round's model measured as `evaluate` measures the last one; its answers saved in `where`."""
     from tutor.evaluate import eval_prompts, sample_eval, win_rate
-    from tutor.stages import load_samples
+    from tutor.stages import load_samples, save_samples
     from tutor.world import GoldAnnotator
 
+    start = time.perf_counter()
     judge = GoldAnnotator(settings.persona)
     samples = sample_eval(model, tokenizer, eval_prompts(course.fast))
     sft = load_samples(course, "sft")
     kl = sequence_kl(model, reference, tokenizer, samples)
+    if where is not None:
+        where.mkdir(parents=True, exist_ok=True)
+        save_samples(where, samples)
     return {
         "gold_win_rate_vs_sft": win_rate(judge, samples.prompts, samples.texts, sft.texts),
         "gold": sum(judge.scores(samples.prompts, samples.texts)) / len(samples),
         "kl": sum(kl) / len(kl),
+        "measure_seconds": round(time.perf_counter() - start, 2),
     }
 
 
@@ -695,8 +713,7 @@ def evaluate(course, run: DPORun, samples=None) -> dict:
     sft = load_samples(course, "sft")
     if list(sft.prompts) != list(samples.prompts):
         raise TutorError("The SFT stage's saved samples are for other prompts; rebuild the sft stage.")
-    kl = sequence_kl(run.model, run.ref_model, run.tokenizer, samples)
-    kl_exact = sequence_kl(run.model, run.ref_model, run.tokenizer, samples, exact=True)
+    kl, kl_exact = (values.tolist() for values in _kl_both(run.model, run.ref_model, run.tokenizer, samples))
     last = next((h for h in reversed(run.history) if "rewards/margins" in h), {})
     win = win_rate(judge, samples.prompts, samples.texts, sft.texts)
     summary = summarize(samples, judge)
@@ -726,13 +743,17 @@ def build_stage(course, where: Path, settings: DPOSettings | None = None, callba
     """The `dpo` stage: DPO on the SFT model, saved, measured against SFT on held-out prompts.
     `callbacks` (e.g. a LivePlot's) let a notebook watch the training that makes the saved stage;
     `measure_rounds=False` skips the held-out measurement after each round but the last (the
-    comparison's extra seeds need only the final model: a few seconds each)."""
+    comparison's extra seeds need only the final model: a few seconds each). Each measured round's
+    answers are kept in `where`/rounds (notebook 07's two-persona section reuses round 1's)."""
+    import shutil
+
     from tutor.evaluate import eval_prompts, sample_eval
     from tutor.models import save
     from tutor.stages import save_samples
 
+    shutil.rmtree(where / "rounds", ignore_errors=True)  # an earlier build's rounds
     run = train(course, settings, dataset=pairs, callbacks=callbacks, output_dir=where / "trainer", progress=progress,
-                on_round=on_round, measure_rounds=measure_rounds)
+                on_round=on_round, measure_rounds=measure_rounds, rounds_dir=where / "rounds")
     save(run.model, run.tokenizer, where / "model")
     samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast))
     save_samples(where, samples)
