@@ -120,3 +120,15 @@ def test_draws_follow_the_models_next_token_distribution(tiny):
     observed = torch.bincount(torch.tensor([r[0] for r in rows]), minlength=expected.numel()).float() / n
     total_variation = 0.5 * (observed - expected).abs().sum().item()
     assert total_variation < 0.05, total_variation
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_one_bad_logit_in_one_row_is_a_clear_error(bad):
+    """Diverged weights show up as a NaN or infinite logit; one in one row is enough to refuse."""
+    from tutor.generation import _draw
+
+    logits = torch.zeros(4, 1024)
+    _draw(logits, 1.0)  # fine
+    logits[2, 17] = bad
+    with pytest.raises(TutorError, match="NaN or infinite"):
+        _draw(logits, 1.0)

@@ -307,7 +307,7 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
     from trl import DPOConfig
 
     from tutor.progress import quiet_progress
-    from tutor.trl_config import common_args
+    from tutor.trl_config import common_args, skip_full_collection
 
     s = (settings or DPOSettings()).check()
     if ref_model is None:
@@ -344,7 +344,7 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
     trainer.chunk_pairs = s.chunk_pairs
     if s.reference_free:
         _make_reference_free(trainer)
-    return quiet_progress(trainer, "DPO", show=progress)
+    return quiet_progress(skip_full_collection(trainer), "DPO", show=progress)
 
 
 def _trainer_class():

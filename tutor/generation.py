@@ -166,9 +166,9 @@ def _draw(logits, temperature: float):
     import torch
 
     probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if not bool(torch.isfinite(probs).all()):
+    cdf = probs.cumsum(-1)
+    if not bool(torch.isfinite(cdf[:, -1]).all()):  # a NaN or infinity anywhere in a row ends up in its total
         raise TutorError("The model's next-token probabilities are NaN or infinite, so it cannot sample "
                          "(its weights diverged).")
-    cdf = probs.cumsum(-1)
     u = torch.rand(cdf.shape[0], 1, device=cdf.device) * cdf[:, -1:]
     return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp_(max=cdf.shape[-1] - 1)

@@ -154,7 +154,7 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
 
     from tutor.batching import grouped, pair_lengths
     from tutor.progress import quiet_progress
-    from tutor.trl_config import common_args, schedule_args
+    from tutor.trl_config import common_args, schedule_args, skip_full_collection
 
     s = settings or RewardSettings()
     options = dict(schedule_args(s), train_sampling_strategy="group_by_length")  # see tutor.batching: half the padding
@@ -162,7 +162,7 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
     args = RewardConfig(**common_args(output_dir, device, **options))
     _quiet_datasets()
     trainer = grouped(RewardTrainer, pair_lengths)(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
-    return quiet_progress(trainer, "reward model", show=progress)
+    return quiet_progress(skip_full_collection(trainer), "reward model", show=progress)
 
 
 def _quiet_datasets() -> None:

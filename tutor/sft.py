@@ -103,7 +103,7 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
     from trl import SFTConfig, SFTTrainer
 
     from tutor.progress import quiet_progress
-    from tutor.trl_config import common_args, schedule_args
+    from tutor.trl_config import common_args, schedule_args, skip_full_collection
 
     s = settings or SFTSettings()
     options = dict(schedule_args(s), completion_only_loss=True)
@@ -114,7 +114,7 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
     # tokens of a batch, so batches of short answers would weigh short answers up (measured: the
     # model's answers got a third shorter). Faithful imitation is worth the padding.
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
-    return quiet_progress(trainer, "SFT", show=progress)
+    return quiet_progress(skip_full_collection(trainer), "SFT", show=progress)
 
 
 @dataclass
