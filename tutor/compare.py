@@ -250,30 +250,28 @@ def persona_runs(course, personas: Sequence[str] = ("riley", "quinn"), seed: int
     for persona in missing:
         where = persona_folder(course, persona, seed)
         where.mkdir(parents=True, exist_ok=True)
-        choices = best_and_worst(answers, persona)
-        first = _stage_round_one(course, replace(settings, persona=persona), answers)
+        mine = replace(settings, persona=persona)
+        start = time.perf_counter()
+        choices = best_and_worst(answers, persona)  # per prompt: (best, worst) answer index, or None
+        ranking = time.perf_counter() - start
+        record = {"method": "dpo", "seed": seed, "persona": persona, "fast": course.fast, "model": course.model,
+                  "sampling_seconds": round(sampling, 2), "folder": str(where), "choices": choices}
+        first = _stage_round_one(course, mine, answers)
         if first is not None:  # the DPO stage's round 1 is this very run: same answers, ranking, settings, seed
             round_one, samples = first
             shutil.copyfile(samples, where / "samples.jsonl")
-            records[persona] = _write_record(where, {
-                "method": "dpo", "seed": seed, "persona": persona, "fast": course.fast, "model": course.model,
-                "seconds": round(round_one["seconds"] + round_one.get("measure_seconds", 0.0), 2), "sampling_seconds": round(sampling, 2),
-                "metrics": {**round_one, "settings": asdict(replace(settings, persona=persona))}, "folder": str(where),
-                "choices": choices, "from": "round 1 of the dpo stage (notebook 06)",
-            })
-            continue
-        _release_memory()  # the previous persona's trainer and models: handed back before the next run
-        begin = time.perf_counter()
-        metrics = build_stage(course, where, settings=replace(settings, persona=persona), pairs=rank_answers(answers, persona, choices),
-                              progress=False, measure_rounds=False)
-        records[persona] = {
-            "method": "dpo", "seed": seed, "persona": persona, "fast": course.fast, "model": course.model,
+            record.update(seconds=round(round_one["seconds"] + round_one.get("measure_seconds", 0.0), 2),
+                          metrics={**round_one, "settings": asdict(mine)})
+            record["from"] = "round 1 of the dpo stage (notebook 06)"
+        else:
+            _release_memory()  # the previous persona's trainer and models: handed back before the next run
+            begin = time.perf_counter()
+            metrics = build_stage(course, where, settings=mine, pairs=rank_answers(answers, persona, choices),
+                                  progress=False, measure_rounds=False)
             # ranking, training and measuring this persona's model, plus the sampling both share
-            "seconds": round(time.perf_counter() - begin + sampling, 2), "sampling_seconds": round(sampling, 2),
-            "metrics": {k: v for k, v in metrics.items() if k != "history"}, "folder": str(where),
-            "choices": choices,  # per prompt: (best, worst) answer index, or None
-        }
-        records[persona] = _write_record(where, records[persona])
+            record.update(seconds=round(time.perf_counter() - begin + ranking + sampling, 2),
+                          metrics={k: v for k, v in metrics.items() if k != "history"})
+        records[persona] = _write_record(where, record)
     return records
 
 

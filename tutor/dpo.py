@@ -463,29 +463,16 @@ def sample_answers(model, tokenizer, n: int, seed: int = 0, k: int = 2, split: s
     return Answers(asked, answers, seed, split, seconds=time.perf_counter() - start)
 
 
-def weights_stamp(model_dir: Path) -> str | None:
-    """A fingerprint of the weights saved in `model_dir` (None when there are no safetensors)."""
-    import hashlib
-
-    files = sorted(Path(model_dir).glob("*.safetensors"))
-    if not files:
-        return None
-    digest = hashlib.sha1()
-    for path in files:
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
-def sft_answers(course, n: int, seed: int = 0, k: int = 2, split: str = "train", max_new_tokens: int = 96) -> Answers:
+def sft_answers(course, n: int, seed: int = 0, k: int = 2, split: str = "train", max_new_tokens: int = 96,
+                model=None, tokenizer=None) -> Answers:
     """`sample_answers` from the SFT stage's model, kept next to it: round 1 of a DPO run ranks the
     SFT model's answers, so notebook 06's look at its pairs, the stage it builds and notebook 07's
     two-persona section (same seed) all rank the one set of answers instead of sampling it again.
-    The file remembers which weights wrote it, so a rebuilt SFT model samples afresh."""
+    The file remembers which weights wrote it, so a rebuilt SFT model samples afresh. `model` and
+    `tokenizer`: the SFT stage's, when the caller has them loaded already."""
     import json
 
-    from tutor.models import load_causal_lm, load_tokenizer
+    from tutor.models import load_causal_lm, load_tokenizer, weights_stamp
     from tutor.stages import ensure
 
     sft = ensure(course, "sft", quiet=True)
@@ -498,7 +485,9 @@ def sft_answers(course, n: int, seed: int = 0, k: int = 2, split: str = "train",
             saved = {}
         if saved.get("weights") == stamp:
             return Answers(saved["asked"], saved["answers"], seed, split, saved.get("seconds", 0.0), kept=True, weights=stamp)
-    answers = sample_answers(load_causal_lm(sft, course.device), load_tokenizer(sft), n, seed, k, split, max_new_tokens)
+    if model is None:
+        model, tokenizer = load_causal_lm(sft, course.device), load_tokenizer(sft)
+    answers = sample_answers(model, tokenizer, n, seed, k, split, max_new_tokens)
     answers.weights = stamp
     if stamp is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -576,12 +565,14 @@ def training_data(course, settings: DPOSettings, model=None, tokenizer=None, use
     """(dataset, description) for `settings.data`; the learner's notebook-03 labels (pairs of SFT
     answers too) take the place of either source when there are enough of them. On-policy pairs
     come from `model`'s answers, or without one from the SFT stage's (`sft_answers`)."""
-    data, source, _ = _round_data(course, settings, model, tokenizer, use_learner_labels, seed)
+    data, source, _ = _round_data(course, settings, model, tokenizer, use_learner_labels, seed, from_sft=model is None)
     return data, source
 
 
-def _round_data(course, settings: DPOSettings, model, tokenizer, use_learner_labels: bool | None, seed: int | None):
-    """`training_data` plus the sampled answers the pairs were ranked from (None for other data)."""
+def _round_data(course, settings: DPOSettings, model, tokenizer, use_learner_labels: bool | None, seed: int | None,
+                from_sft: bool):
+    """`training_data` plus the sampled answers the pairs were ranked from (None for other data).
+    `from_sft`: `model` is the SFT stage's (or None), so its kept answers serve (`sft_answers`)."""
     from tutor.preferences import learner_dataset, preference_data
 
     if use_learner_labels is None:
@@ -593,8 +584,8 @@ def _round_data(course, settings: DPOSettings, model, tokenizer, use_learner_lab
     if mine is not None:
         return mine, f"your {len(mine)} labels from notebook 03", None
     k = settings.answers_per_prompt
-    if model is None:
-        answers = sft_answers(course, settings.n_pairs, seed, k, max_new_tokens=settings.max_new_tokens)
+    if from_sft:
+        answers = sft_answers(course, settings.n_pairs, seed, k, max_new_tokens=settings.max_new_tokens, model=model, tokenizer=tokenizer)
     else:
         answers = sample_answers(model, tokenizer, settings.n_pairs, seed, k, max_new_tokens=settings.max_new_tokens)
     data = rank_answers(answers, settings.persona)
@@ -645,8 +636,8 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
             data, source, answers = dataset, f"{len(dataset)} given pairs", None
         else:
             from_sft = r == 0 and start is None  # the SFT stage's own answers: sampled once, kept (sft_answers)
-            data, source, answers = _round_data(course, s, None if from_sft else policy, tokenizer,
-                                                s.use_learner_labels and r == 0, s.seed * 1000 + r)
+            data, source, answers = _round_data(course, s, policy, tokenizer, s.use_learner_labels and r == 0,
+                                                s.seed * 1000 + r, from_sft)
             if answers is not None and answers.kept:
                 begin -= answers.seconds  # sampled by an earlier run: a run's time counts its sampling all the same
         learners = r == 0 and source.startswith("your ")  # training_data's word for notebook 03's labels
@@ -680,7 +671,7 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
 
 
 def _held_out(course, settings: DPOSettings, model, reference, tokenizer, where: Path | None = None) -> dict:
-    """A round's model measured as `evaluate` measures the last one; its answers saved in `where`."""
+    """A round's model on the held-out prompts (win-rate over SFT, gold score, KL); its answers saved in `where`."""
     from tutor.evaluate import eval_prompts, sample_eval, win_rate
     from tutor.stages import load_samples, save_samples
     from tutor.world import GoldAnnotator

@@ -125,3 +125,18 @@ def save(model, tokenizer, folder: str | Path) -> Path:
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def weights_stamp(model_dir: Path) -> str | None:
+    """A fingerprint of the weights saved in `model_dir` (None when there are no safetensors)."""
+    import hashlib
+
+    files = sorted(Path(model_dir).glob("*.safetensors"))
+    if not files:
+        return None
+    digest = hashlib.sha1()
+    for path in files:
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
