@@ -7,8 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from tutor.generation import sample
-from tutor.models import load_causal_lm, load_tokenizer
+from tutor.core.models import load_causal_lm, load_tokenizer
+from tutor.core.sampling import sample
 from tutor.world import analyse, prompts_for
 
 RESULTS = Path(__file__).resolve().parent / "results" / "base_model.json"

@@ -4,7 +4,7 @@
   held-out measurement, per round too), gold win-rate over the SFT model and KL to it on held-out
   prompts (issue 7's target, ≥ 85 %, is for the course's DPO stage, seed 0; the other seeds show the
   spread, 83 % and 81 % for seeds 1 and 2 when last run);
-- sampling: `tutor.generation.sample` against transformers' `generate` (same prompts, same
+- sampling: `tutor.core.sampling.sample` against transformers' `generate` (same prompts, same
   settings) on the SFT model: what every stage's sampling costs (on-policy pairs, evaluation);
 - optionally notebooks 06 and 07 executed top to bottom in FAST and full mode, with the SFT (and,
   for 07, reward) stages already built, as they are after notebooks 02 and 04 (targets: 06 full
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from measure import generate_answers, peak_rss_gb, run_notebook  # noqa: E402  (this folder: see benchmarks/measure.py)
 
-from tutor.settings import model_runs  # noqa: E402  (after the path: runs from a clone without install)
+from tutor.course import model_runs  # noqa: E402  (after the path: runs from a clone without install)
 
 TARGETS = {"notebook_06_full_s": 90.0, "notebook_07_full_s": 180.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5,
            "gold_win_rate_vs_sft": 0.85}
@@ -77,8 +77,8 @@ def sampling_benchmark(runs: Path, n: int = 400, max_new_tokens: int = 96) -> di
     """Seconds to sample `n` answers with our loop and with `model.generate`, on the SFT model."""
     import torch
 
-    from tutor.generation import sample
-    from tutor.models import load_causal_lm, load_tokenizer
+    from tutor.core.models import load_causal_lm, load_tokenizer
+    from tutor.core.sampling import sample
     from tutor.world import prompts_for
 
     folder = model_runs(runs, "tiny", False) / "sft" / "model"

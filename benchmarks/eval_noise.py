@@ -1,11 +1,11 @@
 """How much does one evaluation draw move the course's numbers, and does our sampler match transformers'?
 
 Samples the SFT model's answers to the held-out evaluation prompts (8 per prompt, as a full-mode
-evaluation does) under many seeds, twice per seed: with `tutor.generation.sample` (our KV-cache
+evaluation does) under many seeds, twice per seed: with `tutor.core.sampling.sample` (our KV-cache
 loop) and with transformers' `generate` (same settings: pure sampling at T = 1). Reports Riley's
 mean gold score per draw: the spread across seeds is the luck of one evaluation, and the two
 samplers' means should agree (they draw from the same distribution). Also records where the fixed
-evaluation seed (`tutor.evaluate.sample_eval`) falls. Results: benchmarks/results/eval_noise.json.
+evaluation seed (`tutor.core.evaluation.sample_eval`) falls. Results: benchmarks/results/eval_noise.json.
 
     python benchmarks/eval_noise.py --runs runs     # a runs folder holding the SFT stage (built if missing)
 """
@@ -28,7 +28,7 @@ from measure import generate_answers  # noqa: E402  (this folder: see benchmarks
 
 
 def generate_texts(model, tokenizer, prompts, seed: int) -> list[str]:
-    """transformers' own sampler, answers cut at the first EOS like `tutor.generation.sample`'s."""
+    """transformers' own sampler, answers cut at the first EOS like `tutor.core.sampling.sample`'s."""
     import torch
 
     torch.manual_seed(seed)
@@ -46,9 +46,9 @@ def main() -> int:
     os.environ["HF_HUB_OFFLINE"] = "1"
 
     import tutor
-    from tutor.evaluate import eval_prompts, sample_eval
-    from tutor.generation import sample
-    from tutor.models import load_causal_lm, load_tokenizer
+    from tutor.core.evaluation import eval_prompts, sample_eval
+    from tutor.core.models import load_causal_lm, load_tokenizer
+    from tutor.core.sampling import sample
     from tutor.stages import ensure
     from tutor.world import GoldAnnotator
 

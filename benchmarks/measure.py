@@ -63,11 +63,11 @@ def peak_rss_gb() -> float:
 
 
 def generate_answers(model, tokenizer, prompts, max_new_tokens: int, batch_size: int = 128) -> list[list[int]]:
-    """transformers' own `generate` (pure sampling at T = 1): the reference `tutor.generation.sample`
+    """transformers' own `generate` (pure sampling at T = 1): the reference `tutor.core.sampling.sample`
     is timed and checked against. Each answer's tokens, up to and including its first EOS."""
     import torch
 
-    from tutor.generation import encode_prompts
+    from tutor.core.sampling import encode_prompts
 
     eos, rows = tokenizer.eos_token_id, []
     for start in range(0, len(prompts), batch_size):

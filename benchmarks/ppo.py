@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from measure import peak_rss_gb, run_notebook  # noqa: E402  (this folder: see benchmarks/measure.py)
 
-from tutor.settings import model_runs  # noqa: E402  (after the path: runs from a clone without install)
+from tutor.course import model_runs  # noqa: E402  (after the path: runs from a clone without install)
 
 TARGETS = {"notebook_full_s": 120.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5, "gold_win_rate_vs_sft": 0.8}
 

@@ -48,7 +48,7 @@ def main() -> int:
 
     import tutor
     from tutor import reward
-    from tutor.settings import TINY
+    from tutor.course import TINY
     from tutor.stages import build, model_folder, read_metrics
     from tutor.world import GoldAnnotator, candidate_pairs
 

@@ -2,7 +2,7 @@
 
 import torch
 
-from tutor.batching import GROUP, LengthGroupedBatches, pair_lengths
+from tutor.core.batching import GROUP, LengthGroupedBatches, pair_lengths
 
 
 def batches_of(sampler, size):

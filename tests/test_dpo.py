@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tutor import TutorError, dpo
-from tutor.models import load_causal_lm, load_tokenizer, tiny_config
+from tutor.core.models import load_causal_lm, load_tokenizer, tiny_config
 from tutor.preferences import as_conversational, gold_dataset, to_dataset
 
 
@@ -87,7 +87,7 @@ def test_reference_free_variant_drops_the_reference(policy, ref_model, tokenizer
 
 
 def test_kl_of_a_model_to_itself_is_zero_and_grows_when_it_changes(policy, ref_model, tokenizer):
-    from tutor.generation import sample
+    from tutor.core.sampling import sample
 
     samples = sample(ref_model, tokenizer, ["Explain convexity.", "What is a coupon?"] * 3, seed=0, max_new_tokens=40)
     assert dpo.sequence_kl(ref_model, load_causal_lm("tiny"), tokenizer, samples) == pytest.approx([0.0] * 6, abs=1e-4)
@@ -243,7 +243,7 @@ def test_sft_answers_are_sampled_once_and_resampled_when_the_sft_model_changes(t
     answers as sampling afresh, and sampled again once the SFT model is another one."""
     import tutor
     from tutor import stages
-    from tutor.models import save
+    from tutor.core.models import save
 
     monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
     course = tutor.setup(FAST=True, quiet=True)
@@ -268,7 +268,7 @@ def test_sft_answers_are_sampled_once_and_resampled_when_the_sft_model_changes(t
 
 
 def test_both_kl_measures_from_one_pass_equal_each_computed_alone(policy, ref_model, tokenizer):
-    from tutor.generation import sample
+    from tutor.core.sampling import sample
 
     samples = sample(policy, tokenizer, ["What is a bond?", "Explain duration to a quant.", "Yield?"] * 3, seed=4, max_new_tokens=40)
     sampled, exact = dpo._kl_both(policy, ref_model, tokenizer, samples, batch_size=4)

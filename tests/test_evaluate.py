@@ -3,7 +3,7 @@
 import pytest
 
 from tutor import TutorError
-from tutor.evaluate import win_rate
+from tutor.core.evaluation import win_rate
 from tutor.world import GoldAnnotator, sft_examples
 
 GOOD = "Thank you for asking! A bond is a loan you make to a company or a government, which pays you interest."
@@ -68,7 +68,7 @@ def _styled(audiences):
 
 
 def test_prompt_group_reads_what_the_question_asks_for():
-    from tutor.evaluate import prompt_group
+    from tutor.core.evaluation import prompt_group
 
     assert [prompt_group(p) for p in GROUP_PROMPTS] == [
         "explain, asks for a quant", "explain, asks for a beginner", "explain, no audience named", "advice"]
@@ -76,8 +76,8 @@ def test_prompt_group_reads_what_the_question_asks_for():
 
 def test_by_prompt_group_finds_where_the_losses_are(judge):
     """Plain answers everywhere (Riley's taste) lose exactly on the question that asks for a quant."""
-    from tutor.evaluate import by_prompt_group, written_for_quants
-    from tutor.generation import Samples
+    from tutor.core.evaluation import by_prompt_group, written_for_quants
+    from tutor.core.sampling import Samples
 
     fitting = Samples(GROUP_PROMPTS, _styled(["quant", "retail", "retail", "retail"]), [True] * 4)
     plain = Samples(GROUP_PROMPTS, _styled(["retail"] * 4), [True] * 4)

@@ -11,15 +11,15 @@ import pytest
 
 import tutor
 from tutor import TutorError
-from tutor.generation import sample
-from tutor.models import (
+from tutor.core.models import (
     TINY_DIR,
     count_parameters,
     load_causal_lm,
     load_reward_model,
     load_tokenizer,
 )
-from tutor.settings import check_model, setup
+from tutor.core.sampling import sample
+from tutor.course import check_model, setup
 from tutor.world import analyse, prompts_for
 
 ROOT = Path(__file__).resolve().parents[1]

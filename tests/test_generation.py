@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from tutor import TutorError
-from tutor.generation import decode, encode_prompts, sample
-from tutor.models import load_causal_lm, load_tokenizer
+from tutor.core.models import load_causal_lm, load_tokenizer
+from tutor.core.sampling import decode, encode_prompts, sample
 from tutor.world import prompts_for
 
 # Prompts of different lengths, so the batch is left-padded.
@@ -125,7 +125,7 @@ def test_draws_follow_the_models_next_token_distribution(tiny):
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_one_bad_logit_in_one_row_is_a_clear_error(bad):
     """Diverged weights show up as a NaN or infinite logit; one in one row is enough to refuse."""
-    from tutor.generation import _draw
+    from tutor.core.sampling import _draw
 
     logits = torch.zeros(4, 1024)
     _draw(logits, 1.0)  # fine

@@ -1,6 +1,6 @@
 """LivePlot: throttling, bookkeeping, callbacks, runs, references, smoothing, modes, notebooks.
 
-Frames are recorded by replacing `tutor.plots._publish`; time is a fake clock, so nothing sleeps
+Frames are recorded by replacing `tutor.ui.live_plot._publish`; time is a fake clock, so nothing sleeps
 and nothing asserts on speed (that lives in benchmarks/plot_overhead.py).
 """
 
@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import tutor.plots as plots
+import tutor.ui.live_plot as plots
 from tutor.errors import TutorError
-from tutor.plots import MIME_PLOTLY, LivePlot, overlay, smooth
+from tutor.ui.live_plot import MIME_PLOTLY, LivePlot, overlay, smooth
 
 REPO = Path(__file__).resolve().parents[1]
 PLOTLYJS_BANNER = "* plotly.js v"  # the licence comment at the top of the inlined bundle
@@ -628,7 +628,7 @@ def test_save_writes_html(tmp_path, clock):
 def test_a_script_writes_its_plot_into_the_runs_folder(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(
-        "from tutor.plots import LivePlot\n"
+        "from tutor.ui.live_plot import LivePlot\n"
         "plot = LivePlot({'loss': ['loss']}, title='script run')\n"
         "print('mode', plot.mode)\n"
         "for i in range(20):\n"
@@ -667,7 +667,7 @@ def _fig_json(frame: Frame | str) -> str:
 
 TRAIN_CELL = """
 import math
-from tutor.plots import LivePlot
+from tutor.ui.live_plot import LivePlot
 
 panels = {"reward": ["objective/scores", "gold"], "KL": ["objective/kl"], "loss": ["loss"]}
 print("mode", LivePlot(panels).mode)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tutor import TutorError
+from tutor.course import Course
 from tutor.ppo import (
     AdaptiveKLController,
     PPOConfig,
@@ -18,7 +19,6 @@ from tutor.ppo import (
     sequence_kl,
     truncate_after_eos,
 )
-from tutor.settings import Course
 from tutor.world import GoldAnnotator, prompts_for
 
 TRAIN = [p.text for p in prompts_for("train")]
@@ -39,13 +39,13 @@ def sft_dir(course):
 
 @pytest.fixture(scope="module")
 def tokenizer(sft_dir):
-    from tutor.models import load_tokenizer
+    from tutor.core.models import load_tokenizer
 
     return load_tokenizer(sft_dir)
 
 
 def load_lm(folder):
-    from tutor.models import load_causal_lm
+    from tutor.core.models import load_causal_lm
 
     return load_causal_lm(folder, "cpu")
 
@@ -112,7 +112,7 @@ def test_logprobs_match_the_sampler_at_the_sampling_temperature(sft_dir, tokeniz
     """The log-probs PPO trains with are those of the distribution the answers were sampled from."""
     from transformers import GenerationConfig
 
-    from tutor.generation import encode_prompts
+    from tutor.core.sampling import encode_prompts
     from tutor.ppo_math import token_logprobs
 
     trainer = trainer_for(sft_dir, tokenizer, temperature=0.7)
@@ -205,7 +205,7 @@ def test_reward_normalisation_uses_sft_samples(sft_dir, tokenizer):
 
 
 def test_reward_model_with_a_different_tokenizer_is_refused(sft_dir, tokenizer, reward_model):
-    from tutor.models import load_tokenizer
+    from tutor.core.models import load_tokenizer
 
     other = load_tokenizer(sft_dir)
     other.add_tokens(["convexityish"])
@@ -330,7 +330,7 @@ def test_ppo_raises_the_gold_score_over_the_sft_model(course, sft_dir, tokenizer
 
 
 def test_sequence_kl_is_zero_for_the_same_model_and_positive_otherwise(sft_dir, tokenizer):
-    from tutor.generation import sample
+    from tutor.core.sampling import sample
 
     model = load_lm(sft_dir)
     samples = sample(model, tokenizer, TRAIN[:6], max_new_tokens=40, seed=0)

@@ -5,8 +5,8 @@ chance on held-out pairs; the evaluation's numbers mean what they say."""
 import pytest
 import torch
 
+from tutor.core.models import TINY_DIR, load_tokenizer, tiny_config
 from tutor.errors import TutorError
-from tutor.models import TINY_DIR, load_tokenizer, tiny_config
 from tutor.preferences import as_conversational, check_preference_rows, gold_rows, to_dataset
 from tutor.reward import (
     RewardSettings,

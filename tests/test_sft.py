@@ -6,8 +6,8 @@ import json
 import pytest
 import torch
 
+from tutor.core.models import TINY_DIR, load_tokenizer, tiny_config
 from tutor.errors import TutorError
-from tutor.models import TINY_DIR, load_tokenizer, tiny_config
 from tutor.sft import (
     SFTSettings,
     check_sft_rows,
@@ -151,7 +151,7 @@ def test_sft_teaches_the_base_model_to_answer(fast_stage):
 
 
 def test_the_stage_saves_what_later_stages_need(fast_stage):
-    from tutor.models import load_causal_lm
+    from tutor.core.models import load_causal_lm
     from tutor.stages import folder, load_samples, model_folder
 
     course, record = fast_stage
@@ -159,7 +159,7 @@ def test_the_stage_saves_what_later_stages_need(fast_stage):
         assert isinstance(record["metrics"][key], float)
     model = load_causal_lm(model_folder(course, "sft"))
     assert model.config.pad_token_id != model.config.eos_token_id
-    from tutor.evaluate import eval_prompts
+    from tutor.core.evaluation import eval_prompts
 
     samples = load_samples(course, "sft")
     assert samples.prompts == eval_prompts(fast=True)
@@ -197,7 +197,7 @@ def test_persona_ranking_ranks_by_each_personas_score():
 def test_trainers_show_one_bar_and_print_no_log_dicts(trainer_and_batch):
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    from tutor.progress import StepBar
+    from tutor.ui.progress import StepBar
 
     trainer, _ = trainer_and_batch
     kinds = [type(cb) for cb in trainer.callback_handler.callbacks]

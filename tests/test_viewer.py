@@ -3,8 +3,8 @@
 import pytest
 
 from tutor import TutorError
-from tutor.generation import Samples
-from tutor.viewer import SampleViewer
+from tutor.core.sampling import Samples
+from tutor.ui.viewer import SampleViewer
 
 PROMPTS = ["Explain convexity.", "Explain convexity for a quant.", "Should I put all my savings in junk bonds?"]
 

@@ -9,8 +9,8 @@ The public API is small on purpose:
 Stage modules (`tutor.sft`, `tutor.reward`, `tutor.ppo`, `tutor.dpo`, ...) are imported by name.
 """
 
+from tutor.course import Course, setup
 from tutor.errors import TutorError
-from tutor.settings import Course, setup
 
 __version__ = "0.1.0"
 

@@ -57,7 +57,7 @@ def ppo_vs_dpo_table(summary: dict) -> str | None:
 
 def run_pipeline(fast: bool, model: str, stages: list[str] | None = None, rebuild: bool = False) -> dict:
     """Build (or reuse) each stage in order, then write summary.json and report.md to the runs folder."""
-    from tutor.settings import setup
+    from tutor.course import setup
     from tutor.stages import available_stages, build, check_stage, ensure, folder, read_metrics
 
     course = setup(FAST=fast, MODEL=model)
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             run_pipeline(args.fast, args.model, stages, args.rebuild)
             return 0
         if args.command == "pretrain":
-            from tutor.models import save
+            from tutor.core.models import save
             from tutor.pretrain import PretrainConfig, pretrain
 
             cfg = PretrainConfig() if args.steps is None else PretrainConfig(steps=args.steps)

@@ -312,7 +312,7 @@ def same_choices(first: dict, second: dict) -> dict[str, float]:
 
 def run_samples(record: dict):
     """The held-out answers a run wrote (the same prompts as the SFT stage's samples)."""
-    from tutor.generation import Samples
+    from tutor.core.sampling import Samples
 
     folder = Path(record.get("folder") or "")
     path = folder / "samples.jsonl"
@@ -514,7 +514,7 @@ def where_each_loses(samples_by_model: dict, baseline: str = "SFT", persona: str
     (the baseline gets that last column only). A DataFrame with one column block per model."""
     import pandas as pd
 
-    from tutor.evaluate import by_prompt_group, written_for_quants
+    from tutor.core.evaluation import by_prompt_group, written_for_quants
     from tutor.world import GoldAnnotator
 
     if baseline not in samples_by_model:
@@ -566,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ["TUTOR_RUNS"] = args.runs
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from tutor.settings import setup
+    from tutor.course import setup
 
     for method, seed in args.runs_to_train:
         _release_memory()

@@ -75,7 +75,7 @@ def _check_widgets() -> str:
 
 
 def _check_runs() -> str:
-    from tutor.settings import check_writable, runs_root
+    from tutor.course import check_writable, runs_root
 
     return f"runs folder writable: {check_writable(runs_root())}"
 
@@ -84,7 +84,7 @@ def _check_model() -> str:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from tutor.models import TINY_DIR, count_parameters, load_causal_lm, load_tokenizer
+    from tutor.core.models import TINY_DIR, count_parameters, load_causal_lm, load_tokenizer
 
     tok = load_tokenizer(TINY_DIR)
     model = load_causal_lm(TINY_DIR)

@@ -306,8 +306,8 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
     import datasets
     from trl import DPOConfig
 
-    from tutor.progress import quiet_progress
-    from tutor.trl_config import common_args, skip_full_collection
+    from tutor.core.trl_setup import common_args, skip_full_collection
+    from tutor.ui.progress import quiet_progress
 
     s = (settings or DPOSettings()).check()
     if ref_model is None:
@@ -352,11 +352,11 @@ def _trainer_class():
 
     TRL scores the pairs in data-set order, so each batch is padded to its longest answer; sorted
     by length, the same sums cost about half the compute (padding is most of a random batch).
-    Training batches are grouped by length too (`tutor.batching`), in random order.
+    Training batches are grouped by length too (`tutor.core.batching`), in random order.
     """
     from trl import DPOTrainer
 
-    from tutor.batching import grouped, pair_chunks, pair_lengths
+    from tutor.core.batching import grouped, pair_chunks, pair_lengths
 
     class SortedReferenceDPOTrainer(grouped(DPOTrainer, pair_lengths)):
         def _precompute_ref_logps(self, dataset, name: str, batch_size: int):
@@ -452,7 +452,7 @@ def sample_answers(model, tokenizer, n: int, seed: int = 0, k: int = 2, split: s
     """`n` prompts drawn from `split` (with replacement) and `k` answers to each, sampled from the model."""
     import random
 
-    from tutor.generation import sample
+    from tutor.core.sampling import sample
 
     if k < 2:
         raise TutorError(f"on-policy pairs need k ≥ 2 answers per prompt, got {k}.")
@@ -472,7 +472,7 @@ def sft_answers(course, n: int, seed: int = 0, k: int = 2, split: str = "train",
     `tokenizer`: the SFT stage's, when the caller has them loaded already."""
     import json
 
-    from tutor.models import load_causal_lm, load_tokenizer, weights_stamp
+    from tutor.core.models import load_causal_lm, load_tokenizer, weights_stamp
     from tutor.stages import ensure
 
     sft = ensure(course, "sft", quiet=True)
@@ -534,7 +534,7 @@ def rank_answers(answers: Answers, persona="riley", picks: list | None = None):
 def label_quality(pairs, persona="riley") -> float:
     """Share of pairs whose `chosen` answer the persona's noiseless score really rates higher: how
     much of the training signal points the right way (the simulated world lets us look)."""
-    from tutor.tokenizer import message_text
+    from tutor.core.tokenizer import message_text
     from tutor.world import GoldAnnotator
 
     judge = GoldAnnotator(persona)
@@ -595,7 +595,7 @@ def _round_data(course, settings: DPOSettings, model, tokenizer, use_learner_lab
 
 def _copy(model, folder: Path, device: str):
     """A clean copy of `model` (TRL patches the forward of models it trains; deepcopy keeps that)."""
-    from tutor.models import load_causal_lm
+    from tutor.core.models import load_causal_lm
 
     fresh = load_causal_lm(folder, device)
     fresh.load_state_dict(model.state_dict())
@@ -613,8 +613,8 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
     curve in a plot); `measure_rounds` samples the held-out prompts after each round and records
     win-rate and KL to the starting model (and saves those answers in `rounds_dir`/round-r).
     """
-    from tutor.models import load_causal_lm, load_tokenizer
-    from tutor.settings import seed_everything
+    from tutor.core.models import load_causal_lm, load_tokenizer
+    from tutor.course import seed_everything
     from tutor.stages import ensure
 
     s = (settings or DPOSettings.for_mode(course.fast)).check()
@@ -672,7 +672,7 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
 
 def _held_out(course, settings: DPOSettings, model, reference, tokenizer, where: Path | None = None) -> dict:
     """A round's model on the held-out prompts (win-rate over SFT, gold score, KL); its answers saved in `where`."""
-    from tutor.evaluate import eval_prompts, sample_eval, win_rate
+    from tutor.core.evaluation import eval_prompts, sample_eval, win_rate
     from tutor.stages import load_samples, save_samples
     from tutor.world import GoldAnnotator
 
@@ -694,7 +694,7 @@ def _held_out(course, settings: DPOSettings, model, reference, tokenizer, where:
 
 def evaluate(course, run: DPORun, samples=None) -> dict:
     """Held-out measurements: gold score, win-rate over the SFT model's samples, KL(π‖π_SFT)."""
-    from tutor.evaluate import eval_prompts, sample_eval, summarize, win_rate
+    from tutor.core.evaluation import eval_prompts, sample_eval, summarize, win_rate
     from tutor.stages import load_samples
     from tutor.world import GoldAnnotator
 
@@ -738,8 +738,8 @@ def build_stage(course, where: Path, settings: DPOSettings | None = None, callba
     answers are kept in `where`/rounds (notebook 07's two-persona section reuses round 1's)."""
     import shutil
 
-    from tutor.evaluate import eval_prompts, sample_eval
-    from tutor.models import save
+    from tutor.core.evaluation import eval_prompts, sample_eval
+    from tutor.core.models import save
     from tutor.stages import save_samples
 
     shutil.rmtree(where / "rounds", ignore_errors=True)  # an earlier build's rounds
@@ -773,7 +773,7 @@ class SweepSetup:
         compute: 2.9 s a run instead of 5.2, and the same contrasts: no π_ref or 4× the learning
         rate moves the model furthest; 48 pairs in batches of 12 lost the π_ref contrast) and the
         35 held-out prompts; FAST: 16 pairs, 20 prompts, answers cut at 96 tokens (a sketch)."""
-        from tutor.evaluate import answers_per_prompt
+        from tutor.core.evaluation import answers_per_prompt
         from tutor.stages import load_samples
 
         n = min(len(pairs), n_pairs or (16 if course.fast else 64))
@@ -787,7 +787,7 @@ class SweepSetup:
         """The sweep's pairs, tokenized and scored by the reference once: every run starts from the
         SFT model, so log π_ref of each answer is the same for all of them."""
         if self.scored is None:
-            from tutor.models import load_causal_lm, load_tokenizer
+            from tutor.core.models import load_causal_lm, load_tokenizer
             from tutor.stages import ensure
 
             sft = ensure(course, "sft")
@@ -800,7 +800,7 @@ class SweepSetup:
     def run(self, course, settings: DPOSettings, dataset=None, callbacks=None, **changes) -> dict:
         """Train from SFT with `settings` (+ `changes`) on the sweep's pairs for one round of plain DPO
         (no NLL term, unless `changes` ask for it); measure on the sweep's prompts."""
-        from tutor.evaluate import sample_eval, win_rate
+        from tutor.core.evaluation import sample_eval, win_rate
         from tutor.world import GoldAnnotator, profile_table
 
         s = replace(settings, **{"rounds": 1, "sft_weight": 0.0, "batch_size": self.batch_size, **changes})  # one round of plain DPO unless asked
@@ -837,6 +837,6 @@ TRAINING_PANELS = {
 
 def make_plot(panels: dict | None = None, title: str = "DPO", **options):
     """A LivePlot of DPO's training metrics (TRL's names), drawn while training runs."""
-    from tutor.plots import LivePlot
+    from tutor.ui.live_plot import LivePlot
 
     return LivePlot(panels or TRAINING_PANELS, title=title, **options)

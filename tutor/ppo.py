@@ -333,11 +333,11 @@ class PPOTrainer:
         if tok.pad_token_id is None or tok.pad_token_id == tok.eos_token_id:
             raise TutorError(
                 "The tokenizer's pad token must exist and differ from EOS (load it with "
-                "tutor.models.load_tokenizer), or padding would read as 'the answer ended'."
+                "tutor.core.models.load_tokenizer), or padding would read as 'the answer ended'."
             )
 
     def _check_prompt_lengths(self, policy) -> None:
-        from tutor.generation import encode_prompts
+        from tutor.core.sampling import encode_prompts
 
         context = getattr(policy.config, "max_position_embeddings", None) or 10**9
         need = self.config.max_new_tokens
@@ -392,9 +392,9 @@ class PPOTrainer:
 
     @torch.no_grad()
     def generate(self, model, prompts: Sequence[str]):
-        """Sample answers (pure sampling at the configured temperature: `tutor.generation.decode`,
+        """Sample answers (pure sampling at the configured temperature: `tutor.core.sampling.decode`,
         the loop every stage samples with); cut after the first EOS."""
-        from tutor.generation import decode, encode_prompts
+        from tutor.core.sampling import decode, encode_prompts
 
         tok, cfg = self.tokenizer, self.config
         enc = encode_prompts(tok, prompts, chat=True).to(self.accelerator.device)
@@ -648,7 +648,7 @@ class PPOTrainer:
         """Held-out answers sampled like every stage's (`sample_eval`), measured by the gold annotator:
         gold score, win-rate over `baseline` samples (on the baseline's prompts when `prompts` is
         None), and the mean per-answer KL to the reference."""
-        from tutor.evaluate import sample_eval, summarize, win_rate
+        from tutor.core.evaluation import sample_eval, summarize, win_rate
         from tutor.world import GoldAnnotator
 
         if prompts is None:
@@ -698,7 +698,7 @@ def sequence_kl(policy, ref_policy, tokenizer, samples, batch_size: int = 64) ->
     answer's tokens (exact over the vocabulary at each step, so it is never negative)."""
     import torch.nn.functional as F
 
-    from tutor.generation import encode_prompts
+    from tutor.core.sampling import encode_prompts
 
     device = next(policy.parameters()).device
     out = []
@@ -744,7 +744,7 @@ class StageModels:
     device: str = "cpu"
 
     def policy(self):
-        from tutor.models import load_causal_lm
+        from tutor.core.models import load_causal_lm
 
         return load_causal_lm(self.sft, self.device)
 
@@ -752,7 +752,7 @@ class StageModels:
 def load_models(course) -> StageModels:
     """Load the `sft` and `reward` stages (building them first if they are missing)."""
     from tutor import stages
-    from tutor.models import load_causal_lm, load_reward_model, load_tokenizer
+    from tutor.core.models import load_causal_lm, load_reward_model, load_tokenizer
 
     sft = stages.ensure(course, "sft")
     reward = stages.ensure(course, "reward")
@@ -804,7 +804,7 @@ def save_stage(course, trainer: PPOTrainer, models: StageModels, history: list[d
 def _stage_metrics(where: Path, trainer: PPOTrainer, models: StageModels, history: list[dict], result: dict) -> dict:
     """Write the trained policy and its held-out answers into `where`; return the stage's metrics."""
     from tutor import stages
-    from tutor.models import count_parameters, save
+    from tutor.core.models import count_parameters, save
 
     model = trainer.unwrapped_policy
     trainer.accelerator.wait_for_everyone()

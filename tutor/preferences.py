@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tutor.core.tokenizer import message_text
 from tutor.errors import TutorError
-from tutor.tokenizer import message_text
 
 FIELDS = ("prompt", "chosen", "rejected")
 

@@ -57,9 +57,9 @@ def pretrain(
     from tqdm.auto import tqdm
     from transformers import LlamaForCausalLM
 
-    from tutor.models import tiny_config
-    from tutor.settings import seed_everything
-    from tutor.tokenizer import train_tokenizer
+    from tutor.core.models import tiny_config
+    from tutor.core.tokenizer import train_tokenizer
+    from tutor.course import seed_everything
 
     cfg = config or PretrainConfig()
     seed_everything(cfg.seed)

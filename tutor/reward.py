@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tutor.course import TINY
 from tutor.errors import TutorError
-from tutor.settings import TINY
 
 
 @dataclass
@@ -149,15 +149,15 @@ def init_reward_model(folder: str | Path, tokenizer, device: str = "cpu", seed: 
 
 def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", settings: RewardSettings | None = None,
                  callbacks=None, progress: bool = True, **overrides):
-    """A RewardTrainer with CPU-safe settings (see tutor.trl_config) and one quiet progress bar."""
+    """A RewardTrainer with CPU-safe settings (see tutor.core.trl_setup) and one quiet progress bar."""
     from trl import RewardConfig, RewardTrainer
 
-    from tutor.batching import grouped, pair_lengths
-    from tutor.progress import quiet_progress
-    from tutor.trl_config import common_args, schedule_args, skip_full_collection
+    from tutor.core.batching import grouped, pair_lengths
+    from tutor.core.trl_setup import common_args, schedule_args, skip_full_collection
+    from tutor.ui.progress import quiet_progress
 
     s = settings or RewardSettings()
-    options = dict(schedule_args(s), train_sampling_strategy="group_by_length")  # see tutor.batching: half the padding
+    options = dict(schedule_args(s), train_sampling_strategy="group_by_length")  # see tutor.core.batching: half the padding
     options.update(overrides)
     args = RewardConfig(**common_args(output_dir, device, **options))
     _quiet_datasets()
@@ -197,7 +197,7 @@ def train(course, settings: RewardSettings | None = None, data=None, source: str
     start: the causal LM to start from (default: the `sft` stage, built if missing).
     trainer_options: any other RewardConfig setting (e.g. weight_decay), passed to `make_trainer`.
     """
-    from tutor.models import load_tokenizer
+    from tutor.core.models import load_tokenizer
     from tutor.preferences import gold_dataset, preference_data
     from tutor.stages import ensure
 
@@ -276,7 +276,7 @@ def evaluate_scores(pairs, scores_a: Sequence[float], scores_b: Sequence[float],
 
 def build_stage(course, where: Path, settings: RewardSettings | None = None, callbacks=None, progress: bool = True) -> dict:
     """The `reward` stage: train the reward model, save it, measure it on held-out pairs."""
-    from tutor.models import save
+    from tutor.core.models import save
     from tutor.world import GoldAnnotator
 
     s = settings or RewardSettings.for_course(course)

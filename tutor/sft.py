@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tutor.core.tokenizer import message_text
+from tutor.course import TINY
 from tutor.errors import TutorError
-from tutor.settings import TINY
-from tutor.tokenizer import message_text
 
 
 @dataclass
@@ -97,20 +97,20 @@ def completion_loss(logits, labels):
 
 def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", settings: SFTSettings | None = None,
                  callbacks=None, progress: bool = True, **overrides):
-    """An SFTTrainer with CPU-safe settings (see tutor.trl_config), completion-only loss and one
+    """An SFTTrainer with CPU-safe settings (see tutor.core.trl_setup), completion-only loss and one
     quiet progress bar. `overrides` go to SFTConfig."""
     import datasets
     from trl import SFTConfig, SFTTrainer
 
-    from tutor.progress import quiet_progress
-    from tutor.trl_config import common_args, schedule_args, skip_full_collection
+    from tutor.core.trl_setup import common_args, schedule_args, skip_full_collection
+    from tutor.ui.progress import quiet_progress
 
     s = settings or SFTSettings()
     options = dict(schedule_args(s), completion_only_loss=True)
     options.update(overrides)
     args = SFTConfig(**common_args(output_dir, device, **options))
     datasets.disable_progress_bars()  # tokenising a few thousand rows: a bar would only add noise
-    # Random batches, not length-grouped ones (tutor.batching): SFT averages the loss over the
+    # Random batches, not length-grouped ones (tutor.core.batching): SFT averages the loss over the
     # tokens of a batch, so batches of short answers would weigh short answers up (measured: the
     # model's answers got a third shorter). Faithful imitation is worth the padding.
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
@@ -132,7 +132,7 @@ class TrainedSFT:
 
 def train(course, settings: SFTSettings | None = None, dataset=None, callbacks=None, progress: bool = True) -> TrainedSFT:
     """Fine-tune the course's base model on prompt → answer pairs (the world's, by default)."""
-    from tutor.models import load_causal_lm, load_tokenizer
+    from tutor.core.models import load_causal_lm, load_tokenizer
     from tutor.stages import model_folder
 
     s = settings or SFTSettings.for_course(course)
@@ -152,8 +152,8 @@ def build_stage(course, where: Path, settings: SFTSettings | None = None, callba
 
     callbacks: transformers TrainerCallbacks (e.g. a live loss plot) for notebook 02.
     """
-    from tutor.evaluate import eval_prompts, sample_eval, summarize
-    from tutor.models import save
+    from tutor.core.evaluation import eval_prompts, sample_eval, summarize
+    from tutor.core.models import save
     from tutor.stages import save_samples
     from tutor.world import GoldAnnotator
 

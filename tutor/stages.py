@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tutor.course import TINY, Course
 from tutor.errors import TutorError
-from tutor.settings import TINY, Course
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def read_metrics(course: Course, name: str) -> dict | None:
 def model_folder(course: Course, name: str) -> Path:
     """Where the stage's model lives: the base stage of "tiny" is the shipped model."""
     if name == "base":
-        from tutor.models import model_path
+        from tutor.core.models import model_path
 
         return model_path(course.model)
     return folder(course, name) / "model"
@@ -133,8 +133,8 @@ def save_record(course: Course, name: str, metrics: dict, seconds: float) -> dic
 
 def build_base(course: Course, where: Path) -> dict:
     """Measure the pretrained model on held-out prompts (nothing to train: the weights ship)."""
-    from tutor.evaluate import eval_prompts, sample_eval, summarize
-    from tutor.models import load_causal_lm, load_tokenizer, model_path
+    from tutor.core.evaluation import eval_prompts, sample_eval, summarize
+    from tutor.core.models import load_causal_lm, load_tokenizer, model_path
     from tutor.world import GoldAnnotator
 
     path = model_path(course.model)
@@ -158,7 +158,7 @@ def save_samples(where: Path, samples) -> None:
 
 def load_samples(course: Course, name: str):
     """The evaluation samples a stage saved (a `Samples`), building the stage if needed."""
-    from tutor.generation import Samples
+    from tutor.core.sampling import Samples
 
     ensure(course, name, quiet=True)
     path = folder(course, name) / "samples.jsonl"

@@ -98,7 +98,7 @@ def left_side(pid: str, seed: int) -> str:
 
 
 def default_path(annotator: str | None) -> Path:
-    from tutor.settings import runs_root
+    from tutor.course import runs_root
 
     return runs_root() / "labels" / f"{annotator or 'learner'}.jsonl"
 

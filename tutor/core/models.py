@@ -9,8 +9,8 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+from tutor.course import TINY, check_model
 from tutor.errors import TutorError
-from tutor.settings import TINY, check_model
 
 TINY_DIR = Path(str(files("tutor") / "assets" / "tiny"))
 

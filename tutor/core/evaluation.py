@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tutor.core.sampling import Samples, sample
 from tutor.errors import TutorError
-from tutor.generation import Samples, sample
 from tutor.world import GoldAnnotator, analyse, parse_prompt, profile_table, prompts_for
 
 PROFILE_KEYS = ("politeness", "audience", "safety", "words", "correctness", "on_topic", "degenerate")

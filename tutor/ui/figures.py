@@ -1,5 +1,5 @@
 """Figures and tables for notebook 05: Gao et al.'s √KL plot, one token's PPO quantities, the four
-models. (Live training curves are `tutor.plots.LivePlot`'s.)"""
+models. (Live training curves are `tutor.ui.live_plot.LivePlot`'s.)"""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def models_table(trainer, models):
     """The networks PPO keeps in memory: role, parameters, whether they train, fp32 size."""
     import pandas as pd
 
-    from tutor.models import count_parameters
+    from tutor.core.models import count_parameters
 
     value = trainer.accelerator.unwrap_model(trainer.value_model)
     rows = [

@@ -43,8 +43,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from tutor.course import check_writable, in_colab, interactive, runs_root
 from tutor.errors import TutorError
-from tutor.settings import check_writable, in_colab, interactive, runs_root
 
 __all__ = ["LivePlot", "detect_mode", "overlay", "smooth"]
 
@@ -1054,7 +1054,7 @@ _CALLBACK: type | None = None
 
 
 def _callback_class() -> type:
-    """Built on first use so that importing tutor.plots does not import transformers (~3 s)."""
+    """Built on first use so that importing tutor.ui.live_plot does not import transformers (~3 s)."""
     global _CALLBACK
     if _CALLBACK is None:
         from transformers import TrainerCallback

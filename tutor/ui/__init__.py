@@ -1,0 +1,1 @@
+"""What the learner sees: live training plots, static figures, the sample viewer and progress bars."""
