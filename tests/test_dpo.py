@@ -121,7 +121,7 @@ def test_overlong_prompt_is_a_clear_error(policy, ref_model, tokenizer, tmp_path
 
 @pytest.mark.parametrize("beta", [0, -0.1, "big", None])
 def test_beta_must_be_positive(beta, policy, ref_model, tokenizer, tmp_path):
-    with pytest.raises(TutorError, match="beta must be a number > 0"):
+    with pytest.raises(TutorError, match="DPOSettings.beta must be a finite number > 0"):
         dpo.make_trainer(policy, ref_model, tokenizer, gold_dataset(4), tmp_path, settings=dpo.DPOSettings(beta=beta))
     with pytest.raises(TutorError, match="beta"):
         dpo.dpo_loss(torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.zeros(2), beta)
@@ -142,12 +142,12 @@ def test_model_as_its_own_reference_is_refused(policy, tokenizer, tmp_path):
 
 @pytest.mark.parametrize(
     "change, match",
-    [({"loss_type": "simpo"}, "Unknown DPO loss_type"), ({"data": "web"}, "Unknown DPO data source"),
+    [({"loss_type": "simpo"}, "DPOSettings.loss_type"), ({"data": "web"}, "DPOSettings.data"),
      ({"loss_type": "robust"}, "label_smoothing"), ({"chunk_pairs": -1}, "chunk_pairs")],
 )
 def test_bad_settings_are_clear_errors(change, match):
     with pytest.raises(TutorError, match=match):
-        dpo.DPOSettings(**change).check()
+        dpo.DPOSettings(**change)
 
 
 def test_training_makes_the_implicit_reward_prefer_the_chosen_answers(ref_model, tokenizer, tmp_path):

@@ -12,7 +12,7 @@ from tutor import TutorError
 from tutor.course import Course
 from tutor.ppo import (
     AdaptiveKLController,
-    PPOConfig,
+    PPOSettings,
     PPOTrainer,
     ValueModel,
     position_ids,
@@ -68,7 +68,7 @@ def gold_reward(prompts, responses):
 
 
 def trainer_for(sft_dir, tokenizer, reward=gold_reward, **overrides):
-    cfg = PPOConfig(**{**SMALL, **overrides})
+    cfg = PPOSettings(**{**SMALL, **overrides})
     return PPOTrainer(load_lm(sft_dir), load_lm(sft_dir), tokenizer, reward, cfg, gold=GoldAnnotator("riley"), prompts=TRAIN)
 
 
@@ -210,7 +210,7 @@ def test_reward_model_with_a_different_tokenizer_is_refused(sft_dir, tokenizer, 
     other = load_tokenizer(sft_dir)
     other.add_tokens(["convexityish"])
     with pytest.raises(TutorError, match="tokenizer differs"):
-        PPOTrainer(load_lm(sft_dir), load_lm(sft_dir), tokenizer, reward_model, PPOConfig(**SMALL),
+        PPOTrainer(load_lm(sft_dir), load_lm(sft_dir), tokenizer, reward_model, PPOSettings(**SMALL),
                    reward_tokenizer=other, prompts=TRAIN)
 
 
@@ -230,7 +230,7 @@ def test_reward_model_with_a_different_tokenizer_is_refused(sft_dir, tokenizer, 
 )
 def test_bad_settings_are_named(setting, value, words):
     with pytest.raises(TutorError, match=words):
-        PPOConfig(**{setting: value}).check()
+        PPOSettings(**{setting: value})
 
 
 def test_negative_beta_is_refused_by_the_trainer(sft_dir, tokenizer):
@@ -241,7 +241,7 @@ def test_negative_beta_is_refused_by_the_trainer(sft_dir, tokenizer):
 def test_prompts_longer_than_the_context_are_refused(sft_dir, tokenizer):
     long_prompt = "Explain convexity. " + "Please be thorough about duration and yield. " * 80
     with pytest.raises(TutorError, match="context"):
-        PPOTrainer(load_lm(sft_dir), load_lm(sft_dir), tokenizer, gold_reward, PPOConfig(**SMALL),
+        PPOTrainer(load_lm(sft_dir), load_lm(sft_dir), tokenizer, gold_reward, PPOSettings(**SMALL),
                    prompts=[long_prompt])
 
 
@@ -385,7 +385,7 @@ def test_a_run_trained_in_a_notebook_is_saved_as_the_stage_that_07_reuses(course
     from tutor.ppo import build_stage, load_models, make_trainer, save_stage
 
     models = load_models(course)  # builds the FAST reward stage
-    config = PPOConfig.for_mode(True).replace(steps=2)
+    config = PPOSettings.for_mode(True, steps=2)
     trainer = make_trainer(models, config)
     history = trainer.train(progress=False)
     result = trainer.evaluate(baseline=stages.load_samples(course, "sft"))

@@ -121,11 +121,11 @@ def _build_in_this_process(course, method: str, seed: int, persona: str, where: 
         settings = DPOSettings.for_mode(course.fast, seed=seed, persona=persona, use_learner_labels=persona == "riley")
         metrics = build_stage(course, where, settings=settings, progress=False, measure_rounds=False)
     else:
-        from tutor.ppo import PPOConfig, build_stage
+        from tutor.ppo import PPOSettings, build_stage
 
         if persona != "riley":
             raise TutorError("PPO is compared for Riley only: its reward model learned Riley's labels.")
-        metrics = build_stage(course, where, config=PPOConfig.for_mode(course.fast, seed=seed))
+        metrics = build_stage(course, where, config=PPOSettings.for_mode(course.fast, seed=seed))
     seconds = time.perf_counter() - start
     return {
         "method": method,

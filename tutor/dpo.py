@@ -17,7 +17,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from tutor.config import check_choice, check_flag, check_number, check_whole
+from tutor.course import TINY
 from tutor.errors import TutorError
+from tutor.world import get_persona
 
 # TRL's names for the pairwise losses the course compares (all share DPO's data and reference).
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust", "sigmoid_norm")
@@ -25,28 +28,14 @@ LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust", "sigmoid_norm")
 
 @dataclass(frozen=True)
 class DPOSettings:
-    """Defaults for the tiny model on a 2-core CPU (FAST mode shrinks them).
+    """How the DPO stage makes its pairs and trains (`tutor.config`'s convention). Defaults suit
+    the tiny model on a 2-core CPU (the recipe's experiments: benchmarks/results/dpo.md); `for_mode`
+    gives FAST mode's sketch.
 
     `data` picks the pairs: "on_policy" = the model's own answers, `answers_per_prompt` per prompt
-    ranked by the annotator's pairwise labels, best vs worst (the learner's notebook-03 labels, which
-    are pairs of SFT answers too, replace them when present); "gold" = the world's candidate answers
-    labelled by the annotator. Measured on the tiny model (notebook 06 shows it): one round of
-    off-policy or on-policy pairs plateaus near 65-70 % win-rate over SFT, and longer training
-    degenerates; rounds of fresh on-policy pairs, with the chosen answers' NLL added (`sft_weight`,
-    which keeps the model fluent), climb round by round.
-
-    Which rounds, measured against 1,120 SFT answers to the held-out prompts (32 a prompt, every
-    pair compared: the SFT side's luck averaged out), after rounds 1 → 2 → 3, seed 0 unless noted:
-    400 pairs, best vs worst of 4, β 0.1: 67 → 78 → 78 % (KL 10.3 nats; 92 s on a quiet CPU);
-    200 pairs, best vs worst of 8, β 0.1: 72 → 80 → 85 % (KL 4.5; 62 s), 83 % at seed 1;
-    the same at β 0.2 (the default): 71 → 82 → 86 % (KL 3.4), 84 % at seed 1;
-    β 0.3: 81 %; a fourth round (β 0.1): 83 → 81 %, KL 7.4; 100 prompts with two pairs each: 78 %.
-    Ranking 8 answers makes clearer pairs than ranking 4 (the best of 8 is better, the worst worse,
-    and 28 comparisons outvote the annotator's noise), for the same 1,600 sampled answers a round.
-    Each number is ± about 2 points. Seeds 0-3 of the default: 86, 83, 81, 82 %. Same sampling
-    budget cut into 4 rounds of 150 pairs: 85, 85, 86, 79 % (no better on average); 4 × 120 pairs:
-    79, 83, 81, 79 %; 6 × 100 (seeds 1, 2): 80, 82 %; questions that ask for a quant drawn twice as
-    often: 76, 77 %; NLL weight 2: 82, 81 %.
+    ranked by the annotator's pairwise labels, best vs worst (the learner's notebook-03 labels, pairs
+    of SFT answers too, replace them when present); "gold" = the world's candidate answers labelled
+    by the annotator.
     """
 
     n_pairs: int = 200  # per round
@@ -68,30 +57,32 @@ class DPOSettings:
     max_new_tokens: int = 96  # on-policy answers: 95 % of SFT answers end by then; one long answer keeps a whole batch generating
     seed: int = 0
 
-    @classmethod
-    def for_mode(cls, fast: bool, **changes) -> DPOSettings:
-        base = cls(n_pairs=32, rounds=2, answers_per_prompt=4) if fast else cls()  # FAST: a sketch of the recipe, not its result
-        return replace(base, **changes)
-
-    def check(self) -> DPOSettings:
-        check_beta(self.beta)
-        if self.loss_type not in LOSS_TYPES:
-            raise TutorError(f"Unknown DPO loss_type {self.loss_type!r}; choose one of: {', '.join(LOSS_TYPES)}.")
-        if self.data not in ("gold", "on_policy"):
-            raise TutorError(f"Unknown DPO data source {self.data!r}; use 'gold' or 'on_policy'.")
+    def __post_init__(self):
+        for name in ("n_pairs", "batch_size", "max_length", "rounds", "max_new_tokens"):
+            check_whole(self, name)
+        check_whole(self, "answers_per_prompt", minimum=2)
+        check_whole(self, "chunk_pairs", minimum=0)  # 0 computes each batch at once
+        check_whole(self, "seed", minimum=0)
+        check_number(self, "epochs", above=0)
+        check_number(self, "learning_rate", above=0)
+        check_number(self, "beta", above=0)
+        check_number(self, "sft_weight", at_least=0)
+        check_number(self, "label_smoothing", at_least=0, below=0.5)
+        check_choice(self, "loss_type", LOSS_TYPES)
+        check_choice(self, "data", ("on_policy", "gold"))
+        check_flag(self, "reference_free")
+        check_flag(self, "use_learner_labels")
+        get_persona(self.persona)
         if self.loss_type == "robust" and not 0 < self.label_smoothing < 0.5:
             raise TutorError(
                 f"The robust loss needs label_smoothing (the assumed label-flip rate) in (0, 0.5), got {self.label_smoothing}."
             )
-        if self.sft_weight < 0:
-            raise TutorError(f"sft_weight must be ≥ 0, got {self.sft_weight}.")
-        if self.rounds < 1 or self.answers_per_prompt < 2:
-            raise TutorError("rounds must be ≥ 1 and answers_per_prompt ≥ 2.")
-        if self.chunk_pairs < 0:
-            raise TutorError(f"chunk_pairs must be ≥ 0 (0 computes each batch at once), got {self.chunk_pairs}.")
-        if self.n_pairs < 1 or self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1:
-            raise TutorError("n_pairs, epochs, learning_rate and batch_size must all be positive.")
-        return self
+
+    @classmethod
+    def for_mode(cls, fast: bool, model: str = TINY, **changes) -> DPOSettings:
+        """FAST mode: a sketch of the recipe (32 pairs a round, 2 rounds, 4 answers ranked), not its result."""
+        base = dict(n_pairs=32, rounds=2, answers_per_prompt=4) if fast else {}
+        return cls(**{**base, **changes})
 
 
 def check_beta(beta: float) -> float:
@@ -309,7 +300,7 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
     from tutor.core.trl_setup import common_args, skip_full_collection
     from tutor.ui.progress import quiet_progress
 
-    s = (settings or DPOSettings()).check()
+    s = settings or DPOSettings()
     if ref_model is None:
         raise TutorError("DPO needs the SFT model as ref_model (a frozen copy of the starting model).")
     if ref_model is model:
@@ -617,7 +608,7 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
     from tutor.course import seed_everything
     from tutor.stages import ensure
 
-    s = (settings or DPOSettings.for_mode(course.fast)).check()
+    s = settings or DPOSettings.for_mode(course.fast, course.model)
     start_dir = Path(start) if start is not None else ensure(course, "sft")
     tokenizer = load_tokenizer(start_dir)
     initial = load_causal_lm(start_dir, course.device)

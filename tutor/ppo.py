@@ -24,15 +24,16 @@ Everything goes through `accelerate.Accelerator`, so the same code runs under
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from tutor.config import check_choice, check_flag, check_number, check_whole
+from tutor.course import TINY
 from tutor.errors import TutorError
 from tutor.ppo_math import (
     KL_ESTIMATORS,
@@ -53,9 +54,10 @@ RewardFn = Callable[[list[str], list[str]], Sequence[float]]
 PROFILE_METRICS = ("words", "politeness", "audience", "safety", "correctness", "on_topic", "degenerate")
 
 
-@dataclass
-class PPOConfig:
-    """PPO settings. The defaults suit the tiny model on a laptop CPU (`for_mode` shrinks them)."""
+@dataclass(frozen=True)
+class PPOSettings:
+    """How PPO trains (`tutor.config`'s convention). Defaults suit the tiny model on a laptop CPU;
+    `for_mode` gives FAST mode's."""
 
     steps: int = 15  # PPO steps: one rollout batch + its updates each
     batch_size: int = 24  # episodes (prompt → sampled answer) per rollout, per process
@@ -85,54 +87,34 @@ class PPOConfig:
     # per rollout by the frozen trunk — the update then runs one network instead of two
     seed: int = 0
 
-    @classmethod
-    def for_mode(cls, fast: bool, **overrides) -> PPOConfig:
-        """The notebook's defaults: FAST mode trains for fewer steps on smaller rollouts."""
-        base = dict(steps=4, batch_size=12, mini_batch_size=6, calibration_samples=32) if fast else {}
-        return cls(**{**base, **overrides})
-
-    def check(self) -> PPOConfig:
-        """Every setting in range, or a TutorError naming the one that is not."""
-        positive_ints = ("steps", "batch_size", "mini_batch_size", "ppo_epochs", "max_new_tokens",
-                         "kl_horizon", "calibration_samples")
-        for name in positive_ints:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise TutorError(f"PPOConfig.{name} must be a whole number ≥ 1, got {value!r}.")
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "mini_batch_size", "ppo_epochs", "max_new_tokens", "kl_horizon",
+                     "calibration_samples"):
+            check_whole(self, name)
+        check_whole(self, "seed", minimum=0)
         if self.mini_batch_size > self.batch_size:
             raise TutorError(
-                f"PPOConfig.mini_batch_size ({self.mini_batch_size}) must not exceed batch_size "
+                f"PPOSettings.mini_batch_size ({self.mini_batch_size}) must not exceed batch_size "
                 f"({self.batch_size}): a minibatch is a slice of one rollout."
             )
-        if not _finite(self.beta) or self.beta < 0:
-            raise TutorError(f"PPOConfig.beta must be a finite number ≥ 0 (0 = no KL penalty), got {self.beta!r}.")
+        check_number(self, "beta", at_least=0)
         for name in ("learning_rate", "temperature", "cliprange", "cliprange_value", "max_grad_norm"):
-            value = getattr(self, name)
-            if not _finite(value) or value <= 0:
-                raise TutorError(f"PPOConfig.{name} must be a finite number > 0, got {value!r}.")
+            check_number(self, name, above=0)
         for name in ("gamma", "lam"):
-            value = getattr(self, name)
-            if not _finite(value) or not 0 <= value <= 1:
-                raise TutorError(f"PPOConfig.{name} must lie in [0, 1], got {value!r}.")
-        if not _finite(self.vf_coef) or self.vf_coef < 0 or not _finite(self.missing_eos_penalty):
-            raise TutorError("PPOConfig.vf_coef must be ≥ 0 and missing_eos_penalty a finite number.")
-        if self.target_kl is not None and (not _finite(self.target_kl) or self.target_kl <= 0):
-            raise TutorError(f"PPOConfig.target_kl must be None (fixed β) or a number > 0, got {self.target_kl!r}.")
-        if self.kl_estimator not in KL_ESTIMATORS:
-            raise TutorError(f"PPOConfig.kl_estimator must be one of {', '.join(KL_ESTIMATORS)}, got {self.kl_estimator!r}.")
-        if self.value_init not in ("auto", "reward", "sft"):
-            raise TutorError(f"PPOConfig.value_init must be 'auto', 'reward' or 'sft', got {self.value_init!r}.")
-        return self
+            check_number(self, name, at_least=0, at_most=1)
+        check_number(self, "vf_coef", at_least=0)
+        check_number(self, "missing_eos_penalty")
+        check_number(self, "target_kl", above=0, optional=True)
+        check_choice(self, "kl_estimator", KL_ESTIMATORS)
+        check_choice(self, "value_init", ("auto", "reward", "sft"))
+        for name in ("anneal_lr", "whiten_advantages", "normalize_reward", "train_value_trunk"):
+            check_flag(self, name)
 
-    def replace(self, **changes) -> PPOConfig:
-        unknown = set(changes) - {f.name for f in fields(self)}
-        if unknown:
-            raise TutorError(f"Unknown PPOConfig setting(s) {sorted(unknown)}; settings are: {', '.join(f.name for f in fields(self))}.")
-        return PPOConfig(**{**asdict(self), **changes}).check()
-
-
-def _finite(x) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    @classmethod
+    def for_mode(cls, fast: bool, model: str = TINY, **changes) -> PPOSettings:
+        """FAST mode trains for fewer steps on smaller rollouts."""
+        base = dict(steps=4, batch_size=12, mini_batch_size=6, calibration_samples=32) if fast else {}
+        return cls(**{**base, **changes})
 
 
 class AdaptiveKLController:
@@ -194,7 +176,7 @@ def _score_head(rm) -> nn.Linear:
     if not isinstance(head, nn.Linear):
         raise TutorError(
             f"Cannot find the scoring head of {type(rm).__name__} (expected a linear 'score' layer); "
-            "use PPOConfig(value_init='sft') for this reward model."
+            "use PPOSettings(value_init='sft') for this reward model."
         )
     return head
 
@@ -246,7 +228,7 @@ class PPOTrainer:
         ref_policy,
         tokenizer,
         reward,
-        config: PPOConfig | None = None,
+        config: PPOSettings | None = None,
         *,
         reward_tokenizer=None,
         value_model: nn.Module | None = None,
@@ -257,7 +239,7 @@ class PPOTrainer:
     ):
         from accelerate import Accelerator
 
-        self.config = (config or PPOConfig()).check()
+        self.config = config or PPOSettings()
         cfg = self.config
         self.tokenizer = tokenizer
         self._check_tokenizer(tokenizer)
@@ -307,7 +289,7 @@ class PPOTrainer:
                 init = "reward" if self.reward_model is not None else "sft"
             if init == "reward":
                 if self.reward_model is None:
-                    raise TutorError("PPOConfig.value_init='reward' needs a reward model, not a function.")
+                    raise TutorError("PPOSettings.value_init='reward' needs a reward model, not a function.")
                 value_model = ValueModel.from_reward_model(self.reward_model, self.reward_mean, self.reward_std)
             else:
                 value_model = ValueModel.from_causal_lm(policy)
@@ -760,7 +742,7 @@ def load_models(course) -> StageModels:
                        load_reward_model(reward, course.device), course.device)
 
 
-def make_trainer(models: StageModels, config: PPOConfig | None = None, *, reward=None, gold=None, **options) -> PPOTrainer:
+def make_trainer(models: StageModels, config: PPOSettings | None = None, *, reward=None, gold=None, **options) -> PPOTrainer:
     """A PPOTrainer on a fresh copy of the SFT model, against the reward model (or `reward`), with
     the gold annotator (Riley, the persona the reward model learned from) watching."""
     from tutor.world import GoldAnnotator
@@ -771,11 +753,11 @@ def make_trainer(models: StageModels, config: PPOConfig | None = None, *, reward
                       gold=gold or GoldAnnotator("riley"), **options)
 
 
-def build_stage(course, where: Path, config: PPOConfig | None = None, callback=None) -> dict:
+def build_stage(course, where: Path, config: PPOSettings | None = None, callback=None) -> dict:
     """The `ppo` stage: PPO against the reward model, then gold win-rate and KL on held-out prompts."""
     from tutor import stages
 
-    cfg = config or PPOConfig.for_mode(course.fast, seed=course.seed)
+    cfg = config or PPOSettings.for_mode(course.fast, seed=course.seed)
     models = load_models(course)
     trainer = make_trainer(models, cfg)
     history = trainer.train(callback=callback, progress=False)

@@ -15,21 +15,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.course import TINY
+from tutor.world import get_persona
+from tutor.config import check_number, check_whole
 from tutor.errors import TutorError
 
 
-@dataclass
+@dataclass(frozen=True)
 class RewardSettings:
-    """Defaults for the tiny model on a 2-core CPU (FAST mode shrinks them)."""
+    """How the reward stage trains and is graded (`tutor.config`'s convention). Defaults suit the
+    tiny model on a 2-core CPU; `for_mode` gives FAST mode's and a real model's."""
 
     n_pairs: int = 1000  # labelled training pairs (when the learner's own labels are not used)
-    epochs: float = 1.0  # more epochs over the same noisy labels did not help (measured)
+    epochs: float = 1.0  # more epochs over the same noisy labels did not help (benchmarks/results/reward_ablations.json)
     learning_rate: float = 1e-3  # tiny models need far more than TRL's 1e-4
-    batch_size: int = 8  # more, smaller steps: 0.73 vs 0.70 held-out accuracy after 2,000 pairs
+    batch_size: int = 8  # more, smaller steps (benchmarks/results/reward_ablations.json)
     warmup_steps: int = 10
     max_length: int = 512  # TRL drops longer pairs; every answer of the world fits
     n_eval_pairs: int = 1000  # held-out pairs: the accuracy's standard error is ≈ 1.4 points
@@ -37,12 +40,23 @@ class RewardSettings:
     label_temperature: float | None = None  # annotator noise; None keeps the persona's own (T=1)
     seed: int = 0
 
+    def __post_init__(self):
+        for name in ("n_pairs", "batch_size", "max_length", "n_eval_pairs"):
+            check_whole(self, name)
+        check_whole(self, "warmup_steps", minimum=0)
+        check_whole(self, "seed", minimum=0)
+        check_number(self, "epochs", above=0)
+        check_number(self, "learning_rate", above=0)
+        check_number(self, "label_temperature", above=0, optional=True)
+        get_persona(self.persona)
+
     @classmethod
-    def for_course(cls, course) -> RewardSettings:
-        settings = cls(n_pairs=160, n_eval_pairs=200) if course.fast else cls()
-        if course.model != TINY:  # a real pretrained model: the usual small fine-tuning rate
-            settings = replace(settings, learning_rate=1e-5, batch_size=8)
-        return settings
+    def for_mode(cls, fast: bool, model: str = TINY, **changes) -> RewardSettings:
+        """FAST mode: 160 pairs, graded on 200. A real pretrained model: the usual small rate."""
+        base = {"n_pairs": 160, "n_eval_pairs": 200} if fast else {}
+        if model != TINY:
+            base.update(learning_rate=1e-5, batch_size=8)
+        return cls(**{**base, **changes})
 
 
 # --------------------------------------------------------------------------- the loss, from scratch
@@ -201,7 +215,7 @@ def train(course, settings: RewardSettings | None = None, data=None, source: str
     from tutor.preferences import gold_dataset, preference_data
     from tutor.stages import ensure
 
-    s = settings or RewardSettings.for_course(course)
+    s = settings or RewardSettings.for_mode(course.fast, course.model)
     folder = Path(start) if start is not None else ensure(course, "sft", quiet=True)
     if data is None:
         if s.label_temperature is None:
@@ -279,7 +293,7 @@ def build_stage(course, where: Path, settings: RewardSettings | None = None, cal
     from tutor.core.models import save
     from tutor.world import GoldAnnotator
 
-    s = settings or RewardSettings.for_course(course)
+    s = settings or RewardSettings.for_mode(course.fast, course.model)
     trained = train(course, s, callbacks=callbacks, progress=progress)
     save(trained.model, trained.tokenizer, where / "model")
     annotator = GoldAnnotator(s.persona, temperature=s.label_temperature)
