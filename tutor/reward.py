@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutor.course import TINY
-from tutor.world import get_persona
 from tutor.config import check_number, check_whole
+from tutor.course import TINY
 from tutor.errors import TutorError
+from tutor.world import get_persona
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tutor.config import check_number, check_whole
 from tutor.core.tokenizer import message_text
 from tutor.course import TINY
-from tutor.config import check_number, check_whole
 from tutor.errors import TutorError
 
 
