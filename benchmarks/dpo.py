@@ -62,7 +62,6 @@ def stage_benchmark(fast: bool, seed: int, runs: Path) -> dict:
         "n_pairs": m["n_pairs"],
         "gold_win_rate_vs_sft": round(m["gold_win_rate_vs_sft"], 3),
         "kl": round(m["kl"], 3),
-        "kl_exact": round(m["kl_exact"], 3),
         "gold": round(m["gold"], 3),
         "sft_gold": round(m["sft_gold"], 3),
         "follows_instruction_rate": m["follows_instruction_rate"],

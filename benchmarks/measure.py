@@ -67,7 +67,7 @@ def generate_answers(model, tokenizer, prompts, max_new_tokens: int, batch_size:
     is timed and checked against. Each answer's tokens, up to and including its first EOS."""
     import torch
 
-    from tutor.core.sampling import encode_prompts
+    from tutor.core.chat import encode_prompts
 
     eos, rows = tokenizer.eos_token_id, []
     for start in range(0, len(prompts), batch_size):

@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from tutor import TutorError, dpo
+from tutor.core.chat import answer_ids, as_conversational
+from tutor.core.logprobs import answer_logps
 from tutor.core.models import load_causal_lm, load_tokenizer, tiny_config
-from tutor.preferences import as_conversational, gold_dataset, to_dataset
+from tutor.preferences import gold_dataset, to_dataset
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,7 @@ def _one_trl_step_and_our_logps(policy, ref_model, tokenizer, data, settings, tm
     trainer.train()
     logged = next(h for h in trainer.state.log_history if "rewards/margins" in h)
     prompts, chosen, rejected = ([_texts(r[key]) for r in data] for key in ("prompt", "chosen", "rejected"))
-    logps = [dpo.response_logps(model, tokenizer, prompts, answers, max_length=256)
+    logps = [answer_logps(model, tokenizer, prompts, answers, max_length=256)
              for model, answers in ((before, chosen), (before, rejected), (ref_model, chosen), (ref_model, rejected))]
     return logged, (prompts, chosen), logps
 
@@ -73,7 +75,7 @@ def test_twin_with_the_sft_term_matches_trl(policy, ref_model, tokenizer, tmp_pa
     settings = dpo.DPOSettings(batch_size=len(data), beta=beta, learning_rate=1e-9, sft_weight=weight)
     logged, (prompts, chosen), (pc, pr, rc, rr) = _one_trl_step_and_our_logps(policy, ref_model, tokenizer, data, settings, tmp_path)
     loss, _, _ = dpo.dpo_loss(pc, pr, rc, rr, beta)
-    tokens = sum(len(ids) for _, ids in dpo.encode_pairs(tokenizer, prompts, chosen, max_length=256))
+    tokens = sum(len(ids) for _, ids in answer_ids(tokenizer, prompts, chosen, max_length=256))
     nll = -pc.sum().item() / tokens
     assert logged["loss"] == pytest.approx(loss.item() + weight * nll, abs=1e-4)
 
@@ -86,24 +88,6 @@ def test_reference_free_variant_drops_the_reference(policy, ref_model, tokenizer
     assert set(trainer.train_dataset["ref_rejected_logps"]) == {0.0}
 
 
-def test_kl_of_a_model_to_itself_is_zero_and_grows_when_it_changes(policy, ref_model, tokenizer):
-    from tutor.core.sampling import sample
-
-    samples = sample(ref_model, tokenizer, ["Explain convexity.", "What is a coupon?"] * 3, seed=0, max_new_tokens=40)
-    assert dpo.sequence_kl(ref_model, load_causal_lm("tiny"), tokenizer, samples) == pytest.approx([0.0] * 6, abs=1e-4)
-    samples = sample(policy, tokenizer, ["Explain convexity.", "What is a coupon?"] * 3, seed=0, max_new_tokens=40)
-    kl = dpo.sequence_kl(policy, ref_model, tokenizer, samples)
-    assert sum(kl) / len(kl) > 0
-
-
-def test_response_logps_counts_the_end_token_only_when_the_answer_ended(ref_model, tokenizer):
-    both = dpo.response_logps(ref_model, tokenizer, ["Explain convexity."] * 2, ["Convexity is curvature."] * 2, ended=[True, False])
-    assert both[0] < both[1]  # the ended answer also pays for its end token
-
-
-# --- bad input ---------------------------------------------------------------------------------
-
-
 def test_empty_dataset_is_a_clear_error(policy, ref_model, tokenizer, tmp_path):
     from datasets import Dataset
 
@@ -114,7 +98,7 @@ def test_empty_dataset_is_a_clear_error(policy, ref_model, tokenizer, tmp_path):
 
 def test_overlong_prompt_is_a_clear_error(policy, ref_model, tokenizer, tmp_path):
     long_prompt = "Explain convexity " + "and duration " * 200
-    data = to_dataset([as_conversational(long_prompt, "Short answer.", "Another answer.")] + gold_dataset(4).to_list())
+    data = to_dataset([as_conversational(long_prompt, chosen="Short answer.", rejected="Another answer.")] + gold_dataset(4).to_list())
     with pytest.raises(TutorError, match="row 0 has a prompt of .* tokens"):
         dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path)
 
@@ -162,21 +146,10 @@ def test_training_makes_the_implicit_reward_prefer_the_chosen_answers(ref_model,
     chosen = [_texts(r["chosen"]) for r in data]
     rejected = [_texts(r["rejected"]) for r in data]
     trained = trainer.model
-    rc = dpo.implicit_reward(dpo.response_logps(trained, tokenizer, prompts, chosen), dpo.response_logps(ref_model, tokenizer, prompts, chosen), 0.1)
-    rr = dpo.implicit_reward(dpo.response_logps(trained, tokenizer, prompts, rejected), dpo.response_logps(ref_model, tokenizer, prompts, rejected), 0.1)
+    rc = dpo.implicit_reward(answer_logps(trained, tokenizer, prompts, chosen), answer_logps(ref_model, tokenizer, prompts, chosen), 0.1)
+    rr = dpo.implicit_reward(answer_logps(trained, tokenizer, prompts, rejected), answer_logps(ref_model, tokenizer, prompts, rejected), 0.1)
     assert (rc > rr).float().mean().item() >= 0.8
     assert (rc - rr).mean().item() > 0.1
-
-
-def test_response_logps_do_not_depend_on_batching(ref_model, tokenizer):
-    """Rows are scored in batches of similar length and put back in their own order."""
-    prompts = ["Explain convexity.", "What is a coupon?", "Explain duration to a quant.", "Yield?", "What is a bond?"]
-    answers = ["Convexity is the curvature of price in yield, which matters for large moves.", "A coupon is interest.",
-               "Duration is the price sensitivity to yield.", "The return you earn.", "A loan you can trade, paying coupons until it matures."]
-    together = dpo.response_logps(ref_model, tokenizer, prompts, answers, batch_size=2)
-    alone = torch.cat([dpo.response_logps(ref_model, tokenizer, [p], [a]) for p, a in zip(prompts, answers, strict=True)])
-    assert torch.allclose(together, alone, atol=1e-4)
-    assert len(set(together.tolist())) == len(prompts)
 
 
 def test_pairs_scored_once_are_not_scored_again(policy, ref_model, tokenizer, tmp_path):
@@ -185,7 +158,7 @@ def test_pairs_scored_once_are_not_scored_again(policy, ref_model, tokenizer, tm
     data = gold_dataset(12, seed=2)
     scored = dpo.make_trainer(policy, ref_model, tokenizer, data, tmp_path).train_dataset
     prompts, chosen = ([_texts(r[key]) for r in data] for key in ("prompt", "chosen"))
-    ours = dpo.response_logps(ref_model, tokenizer, prompts, chosen, max_length=256)
+    ours = answer_logps(ref_model, tokenizer, prompts, chosen, max_length=256)
     assert torch.allclose(torch.tensor(scored["ref_chosen_logps"]), ours, atol=1e-4)
     marked = scored.remove_columns("ref_chosen_logps").add_column("ref_chosen_logps", [-1.0] * len(scored))
     again = dpo.make_trainer(load_causal_lm("tiny"), ref_model, tokenizer, marked, tmp_path).train_dataset
@@ -265,15 +238,6 @@ def test_sft_answers_are_sampled_once_and_resampled_when_the_sft_model_changes(t
         other.model.norm.weight.mul_(1.5)  # another SFT model in the same folder
     save(other, load_tokenizer(sft), sft)
     assert not dpo.sft_answers(course, 6, seed=3, k=3).kept and sampled == [1, 1]
-
-
-def test_both_kl_measures_from_one_pass_equal_each_computed_alone(policy, ref_model, tokenizer):
-    from tutor.core.sampling import sample
-
-    samples = sample(policy, tokenizer, ["What is a bond?", "Explain duration to a quant.", "Yield?"] * 3, seed=4, max_new_tokens=40)
-    sampled, exact = dpo._kl_both(policy, ref_model, tokenizer, samples, batch_size=4)
-    assert sampled.tolist() == dpo.sequence_kl(policy, ref_model, tokenizer, samples, batch_size=4)
-    assert min(exact.tolist()) > 0 and sampled.abs().max() > 0  # a KL over the whole vocabulary is never negative
 
 
 def test_training_on_a_cpu_skips_the_full_garbage_collection_at_its_start(policy, ref_model, tokenizer, tmp_path, monkeypatch):

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from tutor import TutorError
+from tutor.core.chat import encode_prompts
 from tutor.core.models import load_causal_lm, load_tokenizer
-from tutor.core.sampling import decode, encode_prompts, sample
+from tutor.core.sampling import sample, sample_tokens
 from tutor.world import prompts_for
 
 # Prompts of different lengths, so the batch is left-padded.
@@ -43,7 +44,7 @@ def test_greedy_equals_transformers_generate_token_for_token(tiny, chat):
     enc = encode_prompts(tok, PROMPTS, chat=chat)
     assert (enc["attention_mask"] == 0).any(), "prompts of one length: left padding is not exercised"
     eos = _stop_token(tok)
-    ours, _ = decode(model, enc["input_ids"], enc["attention_mask"], eos, 60, None)
+    ours, _ = sample_tokens(model, enc["input_ids"], enc["attention_mask"], eos, 60, None)
     theirs = _hf_greedy(model, tok, PROMPTS, chat, 60, eos)
     assert ours == theirs
     lengths = {len(r) for r in ours}
@@ -57,7 +58,7 @@ def test_sampled_tokens_have_the_teacher_forced_log_probs(tiny):
     temperature = 0.7
     torch.manual_seed(3)
     enc = encode_prompts(tok, PROMPTS, chat=True)
-    rows, logps = decode(model, enc["input_ids"], enc["attention_mask"], _stop_token(tok), 40, temperature, return_logps=True)
+    rows, logps = sample_tokens(model, enc["input_ids"], enc["attention_mask"], _stop_token(tok), 40, temperature, return_logps=True)
     assert len({len(r) for r in rows}) > 1
     for i, (row, lp) in enumerate(zip(rows, logps, strict=True)):
         prompt = enc["input_ids"][i][enc["attention_mask"][i].bool()].tolist()
@@ -73,11 +74,11 @@ def test_answers_do_not_depend_on_the_batch_they_were_decoded_in(tiny):
     tok, model = tiny
     eos = _stop_token(tok)
     enc = encode_prompts(tok, PROMPTS, chat=False)
-    together, _ = decode(model, enc["input_ids"], enc["attention_mask"], eos, 60, None)
+    together, _ = sample_tokens(model, enc["input_ids"], enc["attention_mask"], eos, 60, None)
     assert len({len(r) for r in together}) > 1
     for prompt, row in zip(PROMPTS, together, strict=True):
         one = encode_prompts(tok, [prompt], chat=False)
-        alone, _ = decode(model, one["input_ids"], one["attention_mask"], eos, 60, None)
+        alone, _ = sample_tokens(model, one["input_ids"], one["attention_mask"], eos, 60, None)
         assert alone[0] == row
 
 
@@ -113,7 +114,7 @@ def test_draws_follow_the_models_next_token_distribution(tiny):
     n, temperature = 4000, 1.3
     enc = encode_prompts(tok, ["Explain duration to a retail saver."] * n, chat=False)
     torch.manual_seed(0)
-    rows, _ = decode(model, enc["input_ids"], enc["attention_mask"], tok.eos_token_id, 1, temperature)
+    rows, _ = sample_tokens(model, enc["input_ids"], enc["attention_mask"], tok.eos_token_id, 1, temperature)
     with torch.no_grad():
         logits = model(input_ids=enc["input_ids"][:1], attention_mask=enc["attention_mask"][:1]).logits[0, -1]
     expected = torch.softmax(logits / temperature, -1)

@@ -5,9 +5,10 @@ chance on held-out pairs; the evaluation's numbers mean what they say."""
 import pytest
 import torch
 
+from tutor.core.chat import as_conversational, conversation_texts
 from tutor.core.models import TINY_DIR, load_tokenizer, tiny_config
 from tutor.errors import TutorError
-from tutor.preferences import as_conversational, check_preference_rows, gold_rows, to_dataset
+from tutor.preferences import check_preference_rows, gold_rows, to_dataset
 from tutor.reward import (
     RewardSettings,
     bradley_terry_loss,
@@ -16,7 +17,6 @@ from tutor.reward import (
     make_trainer,
     pairwise_accuracy,
     preference_probability,
-    reward_texts,
     score_texts,
 )
 from tutor.world import GoldAnnotator
@@ -76,7 +76,7 @@ def test_score_texts_sees_the_tokens_the_trainer_trained_on(tokenizer, tmp_path)
     rows = gold_rows(6)
     trainer = trainer_for(tokenizer, to_dataset(rows), tmp_path)
     for row, processed in zip(rows, trainer.train_dataset, strict=True):
-        text = reward_texts(tokenizer, [row["prompt"][0]["content"]], [row["chosen"][0]["content"]])[0]
+        text = conversation_texts(tokenizer, [row["prompt"][0]["content"]], [row["chosen"][0]["content"]])[0]
         assert tokenizer(text, add_special_tokens=False)["input_ids"] == processed["chosen_ids"]
 
 
@@ -133,7 +133,7 @@ def test_the_other_persona_is_a_worse_predictor_of_riley():
 # --------------------------------------------------------------------------- bad preference data
 
 
-ROW = as_conversational("Explain duration.", "Duration measures rate sensitivity.", "Whatever.")
+ROW = as_conversational("Explain duration.", chosen="Duration measures rate sensitivity.", rejected="Whatever.")
 
 
 @pytest.mark.parametrize(
@@ -143,8 +143,8 @@ ROW = as_conversational("Explain duration.", "Duration measures rate sensitivity
         ([{k: v for k, v in ROW.items() if k != "prompt"}], "row 0 has no 'prompt'"),
         ([ROW, {k: v for k, v in ROW.items() if k != "chosen"}], "row 1 has no 'chosen'"),
         ([{k: v for k, v in ROW.items() if k != "rejected"}], "row 0 has no 'rejected'"),
-        ([ROW, as_conversational("Explain duration.", "", "Whatever.")], "row 1 has an empty 'chosen'"),
-        ([as_conversational("  ", "a", "b")], "row 0 has an empty 'prompt'"),
+        ([ROW, as_conversational("Explain duration.", chosen="", rejected="Whatever.")], "row 1 has an empty 'chosen'"),
+        ([as_conversational("  ", chosen="a", rejected="b")], "row 0 has an empty 'prompt'"),
         ([{"prompt": "Explain duration.", "chosen": "Good.", "rejected": ""}], "row 0 has an empty 'rejected'"),
     ],
 )
@@ -154,7 +154,7 @@ def test_bad_preference_rows_name_the_row_and_field(rows, message):
 
 
 def test_ties_are_dropped_and_counted():
-    same = as_conversational("Explain duration.", "Duration measures rate sensitivity.", "Duration measures rate sensitivity.")
+    same = as_conversational("Explain duration.", chosen="Duration measures rate sensitivity.", rejected="Duration measures rate sensitivity.")
     flagged = {**ROW, "tie": True}
     kept, ties = check_preference_rows([ROW, same, flagged, ROW])
     assert len(kept) == 2 and ties == 2
@@ -162,7 +162,7 @@ def test_ties_are_dropped_and_counted():
 
 
 def test_ties_can_be_refused_and_all_ties_is_an_error():
-    same = as_conversational("Explain duration.", "Same answer.", "Same answer.")
+    same = as_conversational("Explain duration.", chosen="Same answer.", rejected="Same answer.")
     with pytest.raises(TutorError, match="row 1 is a tie"):
         check_preference_rows([ROW, same], drop_ties=False)
     with pytest.raises(TutorError, match="All 2 preference rows are ties"):

@@ -260,7 +260,7 @@ def persona_runs(course, personas: Sequence[str] = ("riley", "quinn"), seed: int
         if first is not None:  # the DPO stage's round 1 is this very run: same answers, ranking, settings, seed
             round_one, samples = first
             shutil.copyfile(samples, where / "samples.jsonl")
-            record.update(seconds=round(round_one["seconds"] + round_one.get("measure_seconds", 0.0), 2),
+            record.update(seconds=round(round_one["seconds"] + round_one.get("eval_seconds", 0.0), 2),
                           metrics={**round_one, "settings": asdict(mine)})
             record["from"] = "round 1 of the dpo stage (notebook 06)"
         else:

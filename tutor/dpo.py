@@ -122,127 +122,6 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_r
 
 
 # ---------------------------------------------------------------------------------------------------
-# Log-probabilities of answers, tokenized exactly as TRL does for conversational data
-
-
-def _render(tokenizer, prompt: str, response: str | None) -> list[int]:
-    messages = [{"role": "user", "content": prompt}]
-    if response is None:
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    else:
-        text = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": response}], tokenize=False)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
-
-
-def encode_pairs(tokenizer, prompts: Sequence[str], responses: Sequence[str], ended: Sequence[bool] | None = None,
-                 max_length: int | None = None):
-    """(prompt ids, response ids) per row. The response includes the end-of-answer token when the
-    answer ended by itself (always for training data); with `max_length`, prompt + response is cut
-    to that many tokens, keeping the start (as DPOTrainer does)."""
-    rows = []
-    eos = tokenizer.eos_token_id
-    for i, (p, r) in enumerate(zip(prompts, responses, strict=True)):
-        prompt_ids = _render(tokenizer, p, None)
-        full = _render(tokenizer, p, r)
-        n = 0
-        while n < min(len(prompt_ids), len(full)) and prompt_ids[n] == full[n]:
-            n += 1
-        response_ids = full[n:]
-        if ended is not None and not ended[i] and response_ids and response_ids[-1] == eos:
-            response_ids = response_ids[:-1]  # the model never wrote that end token
-        if max_length is not None:
-            response_ids = response_ids[: max(0, max_length - n)]
-        rows.append((full[:n], response_ids))
-    return rows
-
-
-def _batches(tokenizer, rows, batch_size: int):
-    """Right-padded (row indices, ids, attention, answer-mask) batches: every row's positions start
-    at 0, and rows go shortest first (prompt + answer), so a batch carries little padding; callers
-    put each result back at its row's index."""
-    import torch
-
-    pad = tokenizer.pad_token_id
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]) + len(rows[i][1]))
-    for start in range(0, len(order), batch_size):
-        picked = order[start : start + batch_size]
-        chunk = [rows[i] for i in picked]
-        seqs = [p + r for p, r in chunk]
-        width = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        attn = torch.zeros((len(seqs), width), dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.bool)
-        for i, ((p, _), s) in enumerate(zip(chunk, seqs, strict=True)):
-            ids[i, : len(s)] = torch.tensor(s)
-            attn[i, : len(s)] = 1
-            mask[i, len(p) : len(s)] = True
-        yield picked, ids, attn, mask
-
-
-def _next_token_logps(model, ids, attn):
-    """log p(· | prefix) at every position that predicts a next token: (batch, length − 1, vocab)."""
-    import torch
-
-    device = next(model.parameters()).device
-    logits = model(input_ids=ids.to(device), attention_mask=attn.to(device)).logits[:, :-1].float()
-    return torch.log_softmax(logits, dim=-1).cpu()
-
-
-def response_logps(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], ended: Sequence[bool] | None = None,
-                   batch_size: int = 64, max_length: int | None = None):
-    """Σ over answer tokens of log π(token | prompt, earlier tokens), one float tensor entry per row."""
-    import torch
-
-    rows = encode_pairs(tokenizer, prompts, responses, ended, max_length)
-    out = torch.zeros(len(rows))
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for picked, ids, attn, mask in _batches(tokenizer, rows, batch_size):
-            logps = _next_token_logps(model, ids, attn)
-            token_logps = logps.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
-            out[picked] = (token_logps * mask[:, 1:]).sum(-1)
-    model.train(was_training)
-    return out
-
-
-def sequence_kl(model, ref_model, tokenizer, samples, exact: bool = False, batch_size: int = 64) -> list[float]:
-    """KL(π‖π_ref) of each answer sampled from π, summed over its tokens.
-
-    Default: Σ_t log π(y_t) − log π_ref(y_t), the plain single-sample estimate (unbiased, noisy, can
-    be negative for one answer). `exact=True`: Σ_t KL(π(·|prefix) ‖ π_ref(·|prefix)) computed over the
-    whole vocabulary at each step (same expectation, less noise, never negative).
-    """
-
-    if not exact:
-        logps = response_logps(model, tokenizer, samples.prompts, samples.texts, samples.ended, batch_size)
-        ref = response_logps(ref_model, tokenizer, samples.prompts, samples.texts, samples.ended, batch_size)
-        return (logps - ref).tolist()
-    return _kl_both(model, ref_model, tokenizer, samples, batch_size)[1].tolist()
-
-
-def _kl_both(model, ref_model, tokenizer, samples, batch_size: int = 64):
-    """Both of `sequence_kl`'s measures per answer (the sampled-token estimate, then the exact one)
-    from one pass of each model: the same numbers as computing them one at a time."""
-    import torch
-
-    rows = encode_pairs(tokenizer, samples.prompts, samples.texts, samples.ended)
-    sampled, exact = torch.zeros(len(rows)), torch.zeros(len(rows))
-    modes = (model.training, ref_model.training)
-    model.eval()
-    ref_model.eval()
-    with torch.no_grad():
-        for picked, ids, attn, mask in _batches(tokenizer, rows, batch_size):
-            lp, lr = _next_token_logps(model, ids, attn), _next_token_logps(ref_model, ids, attn)
-            tokens, answer = ids[:, 1:].unsqueeze(-1), mask[:, 1:]
-            sampled[picked] = (lp.gather(-1, tokens).squeeze(-1) * answer).sum(-1) - (lr.gather(-1, tokens).squeeze(-1) * answer).sum(-1)
-            exact[picked] = ((lp.exp() * (lp - lr)).sum(-1) * answer).sum(-1)
-    model.train(modes[0])
-    ref_model.train(modes[1])
-    return sampled, exact
-
-
-# ---------------------------------------------------------------------------------------------------
 # Input checks
 
 
@@ -511,21 +390,22 @@ def best_and_worst(answers: Answers, persona="riley") -> list[tuple[int, int] | 
 def rank_answers(answers: Answers, persona="riley", picks: list | None = None):
     """Preference pairs (best vs worst of each prompt's answers, as `persona` ranks them, or as
     `picks` from `best_and_worst` say), in TRL's conversational format."""
-    from tutor.preferences import as_conversational, to_dataset
+    from tutor.core.chat import as_conversational
+    from tutor.preferences import to_dataset
 
     picks = best_and_worst(answers, persona) if picks is None else picks
     rows = []
     for row, (prompt, pick) in enumerate(zip(answers.asked, picks, strict=True)):
         if pick is not None:
             best, worst = pick
-            rows.append(as_conversational(prompt, answers.answers[best][row], answers.answers[worst][row]))
+            rows.append(as_conversational(prompt, chosen=answers.answers[best][row], rejected=answers.answers[worst][row]))
     return to_dataset(rows)
 
 
 def label_quality(pairs, persona="riley") -> float:
     """Share of pairs whose `chosen` answer the persona's noiseless score really rates higher: how
     much of the training signal points the right way (the simulated world lets us look)."""
-    from tutor.core.tokenizer import message_text
+    from tutor.core.chat import message_text
     from tutor.world import GoldAnnotator
 
     judge = GoldAnnotator(persona)
@@ -663,29 +543,22 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
 
 def _held_out(course, settings: DPOSettings, model, reference, tokenizer, where: Path | None = None) -> dict:
     """A round's model on the held-out prompts (win-rate over SFT, gold score, KL); its answers saved in `where`."""
-    from tutor.core.evaluation import eval_prompts, sample_eval, win_rate
+    from tutor.core.evaluation import eval_prompts, evaluate_model
     from tutor.stages import load_samples, save_samples
     from tutor.world import GoldAnnotator
 
-    start = time.perf_counter()
-    judge = GoldAnnotator(settings.persona)
-    samples = sample_eval(model, tokenizer, eval_prompts(course.fast))
-    sft = load_samples(course, "sft")
-    kl = sequence_kl(model, reference, tokenizer, samples)
+    result = evaluate_model(model, tokenizer, eval_prompts(course.fast), GoldAnnotator(settings.persona),
+                            baseline=load_samples(course, "sft"), ref_model=reference)
     if where is not None:
         where.mkdir(parents=True, exist_ok=True)
-        save_samples(where, samples)
-    return {
-        "gold_win_rate_vs_sft": win_rate(judge, samples.prompts, samples.texts, sft.texts),
-        "gold": sum(judge.scores(samples.prompts, samples.texts)) / len(samples),
-        "kl": sum(kl) / len(kl),
-        "measure_seconds": round(time.perf_counter() - start, 2),
-    }
+        save_samples(where, result.samples)
+    return {key: result.metrics()[key] for key in ("gold_win_rate_vs_sft", "gold", "kl", "eval_seconds")}
 
 
 def evaluate(course, run: DPORun, samples=None) -> dict:
-    """Held-out measurements: gold score, win-rate over the SFT model's samples, KL(π‖π_SFT)."""
-    from tutor.core.evaluation import eval_prompts, sample_eval, summarize, win_rate
+    """Held-out measurements (`tutor.core.evaluation.measure`: gold score, win-rate over the SFT
+    model's answers, KL to SFT) and what the run cost and learned from."""
+    from tutor.core.evaluation import eval_prompts, measure, sample_eval
     from tutor.stages import load_samples
     from tutor.world import GoldAnnotator
 
@@ -695,18 +568,13 @@ def evaluate(course, run: DPORun, samples=None) -> dict:
     sft = load_samples(course, "sft")
     if list(sft.prompts) != list(samples.prompts):
         raise TutorError("The SFT stage's saved samples are for other prompts; rebuild the sft stage.")
-    kl, kl_exact = (values.tolist() for values in _kl_both(run.model, run.ref_model, run.tokenizer, samples))
+    result = measure(samples, judge, baseline=sft, model=run.model, ref_model=run.ref_model, tokenizer=run.tokenizer)
     last = next((h for h in reversed(run.history) if "rewards/margins" in h), {})
-    win = win_rate(judge, samples.prompts, samples.texts, sft.texts)
-    summary = summarize(samples, judge)
     if run.rounds and "kl" not in run.rounds[-1]:
-        run.rounds[-1].update(gold_win_rate_vs_sft=win, gold=summary["gold"], kl=sum(kl) / len(kl))
+        run.rounds[-1].update(gold_win_rate_vs_sft=result.gold_win_rate_vs_sft, gold=result.gold, kl=result.kl)
     return {
-        **summary,
-        "gold_win_rate_vs_sft": win,
+        **result.metrics(),
         "sft_gold": sum(judge.scores(sft.prompts, sft.texts)) / len(sft),
-        "kl": sum(kl) / len(kl),
-        "kl_exact": sum(kl_exact) / len(kl_exact),
         "train_seconds": round(run.seconds, 2),
         "n_pairs": run.n_pairs,
         "annotator_labels": sum(r.get("labels", 0) for r in run.rounds),  # comparisons asked of the annotator
@@ -791,22 +659,20 @@ class SweepSetup:
     def run(self, course, settings: DPOSettings, dataset=None, callbacks=None, **changes) -> dict:
         """Train from SFT with `settings` (+ `changes`) on the sweep's pairs for one round of plain DPO
         (no NLL term, unless `changes` ask for it); measure on the sweep's prompts."""
-        from tutor.core.evaluation import sample_eval, win_rate
-        from tutor.world import GoldAnnotator, profile_table
+        from tutor.core.evaluation import evaluate_model
+        from tutor.world import GoldAnnotator
 
         s = replace(settings, **{"rounds": 1, "sft_weight": 0.0, "batch_size": self.batch_size, **changes})  # one round of plain DPO unless asked
         data = self.scored_pairs(course, s) if dataset is None else dataset
         run = train(course, s, dataset=data, callbacks=callbacks, progress=False)
-        samples = sample_eval(run.model, run.tokenizer, self.prompts, max_new_tokens=self.max_new_tokens)
-        judge = GoldAnnotator(s.persona)
-        kl = sequence_kl(run.model, run.ref_model, run.tokenizer, samples)
-        profile = profile_table(samples.texts, samples.prompts)
+        result = evaluate_model(run.model, run.tokenizer, self.prompts, GoldAnnotator(s.persona), baseline=self.baseline,
+                                ref_model=run.ref_model, max_new_tokens=self.max_new_tokens)
         return {
-            "win-rate vs SFT": win_rate(judge, samples.prompts, samples.texts, self.baseline),
-            "KL to SFT": sum(kl) / len(kl),
-            "gold": sum(judge.scores(samples.prompts, samples.texts)) / len(samples),
-            "on-topic": profile["on_topic"],
-            "words": profile["words"],
+            "gold_win_rate_vs_sft": result.gold_win_rate_vs_sft,
+            "kl": result.kl,
+            "gold": result.gold,
+            "on_topic": result.profile["on_topic"],
+            "words": result.profile["words"],
             "seconds": run.seconds,
         }
 

@@ -33,6 +33,9 @@ import torch
 from torch import nn
 
 from tutor.config import check_choice, check_flag, check_number, check_whole
+from tutor.core.chat import encode_prompts, right_pad
+from tutor.core.evaluation import Evaluation, evaluate_model
+from tutor.core.sampling import sample_tokens
 from tutor.course import TINY
 from tutor.errors import TutorError
 from tutor.ppo_math import (
@@ -319,8 +322,6 @@ class PPOTrainer:
             )
 
     def _check_prompt_lengths(self, policy) -> None:
-        from tutor.core.sampling import encode_prompts
-
         context = getattr(policy.config, "max_position_embeddings", None) or 10**9
         need = self.config.max_new_tokens
         enc = encode_prompts(self.tokenizer, self.prompts, chat=True)
@@ -376,19 +377,14 @@ class PPOTrainer:
     def generate(self, model, prompts: Sequence[str]):
         """Sample answers (pure sampling at the configured temperature: `tutor.core.sampling.decode`,
         the loop every stage samples with); cut after the first EOS."""
-        from tutor.core.sampling import decode, encode_prompts
-
         tok, cfg = self.tokenizer, self.config
         enc = encode_prompts(tok, prompts, chat=True).to(self.accelerator.device)
         try:
-            rows, _ = decode(model, enc["input_ids"], enc["attention_mask"], tok.eos_token_id, cfg.max_new_tokens,
+            rows, _ = sample_tokens(model, enc["input_ids"], enc["attention_mask"], tok.eos_token_id, cfg.max_new_tokens,
                              cfg.temperature)
         except TutorError as exc:
             raise TutorError(f"PPO step {self.step_count}: {exc} Lower learning_rate.") from None
-        width = max(1, max(len(row) for row in rows))
-        response = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long, device=enc["input_ids"].device)
-        for i, row in enumerate(rows):
-            response[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+        response = right_pad(rows, tok.pad_token_id)[0].to(enc["input_ids"].device)
         response, mask, ended = truncate_after_eos(response, tok.eos_token_id, tok.pad_token_id)
         return enc["input_ids"], enc["attention_mask"], response, mask, ended
 
@@ -442,7 +438,7 @@ class PPOTrainer:
         scores = (raw - self.reward_mean) / self.reward_std if cfg.normalize_reward else raw.clone()
         return scores - cfg.missing_eos_penalty * (~ended).float()
 
-    def decode(self, response_ids, mask) -> list[str]:
+    def detokenize(self, response_ids, mask) -> list[str]:
         return [self.tokenizer.decode(row[: int(n)], skip_special_tokens=True).strip()
                 for row, n in zip(response_ids.tolist(), mask.sum(1).tolist(), strict=True)]
 
@@ -452,7 +448,7 @@ class PPOTrainer:
         torch.manual_seed(self.config.seed + 7919)
         prompts = self._calibration_prompts()
         q, qm, r, m, _ended = self.generate(self.ref_policy, prompts)
-        scores = self.raw_reward(prompts, self.decode(r, m), q, qm, r, m)
+        scores = self.raw_reward(prompts, self.detokenize(r, m), q, qm, r, m)
         scores = self._gather(scores)
         std = float(scores.std()) if len(scores) > 1 else 1.0
         return float(scores.mean()), max(std, 1e-6)
@@ -480,7 +476,7 @@ class PPOTrainer:
         prompts = list(prompts)
         q, qm, r, m, ended = self.generate(self.unwrapped_policy, prompts)
         mask = m.float()
-        texts = self.decode(r, m)
+        texts = self.detokenize(r, m)
         logits = self.response_logits(self.policy, q, qm, r, mask)
         logps = token_logprobs(logits, r, cfg.temperature)
         entropy = (token_entropy(logits, cfg.temperature) * mask).sum(1)
@@ -626,29 +622,18 @@ class PPOTrainer:
     # ------------------------------------------------------------------ evaluation
 
     def evaluate(self, prompts: Sequence[str] | None = None, baseline=None, seed: int = 1234,
-                 max_new_tokens: int = 160) -> dict:
-        """Held-out answers sampled like every stage's (`sample_eval`), measured by the gold annotator:
-        gold score, win-rate over `baseline` samples (on the baseline's prompts when `prompts` is
-        None), and the mean per-answer KL to the reference."""
-        from tutor.core.evaluation import sample_eval, summarize, win_rate
+                 max_new_tokens: int = 160) -> Evaluation:
+        """The policy on held-out prompts, measured like every stage (`tutor.core.evaluation`): gold
+        score, win-rate over `baseline` samples (on the baseline's prompts when `prompts` is None)
+        and the exact KL to the reference."""
         from tutor.world import GoldAnnotator
 
         if prompts is None:
             if baseline is None:
                 raise TutorError("evaluate() needs prompts, or baseline samples whose prompts it reuses.")
             prompts = baseline.prompts
-        gold = self.gold or GoldAnnotator("riley")
-        start = time.perf_counter()
-        samples = sample_eval(self.unwrapped_policy, self.tokenizer, list(prompts), seed=seed, max_new_tokens=max_new_tokens)
-        out = summarize(samples, gold)
-        out["kl"] = float(sequence_kl(self.unwrapped_policy, self.ref_policy, self.tokenizer, samples).mean())
-        if baseline is not None:
-            if list(baseline.prompts) != list(samples.prompts):
-                raise TutorError("The baseline samples were made for different prompts; compare on the same held-out prompts.")
-            out["gold_win_rate"] = win_rate(gold, samples.prompts, samples.texts, baseline.texts)
-        out["eval_seconds"] = round(time.perf_counter() - start, 2)
-        out["samples"] = samples
-        return out
+        return evaluate_model(self.unwrapped_policy, self.tokenizer, prompts, self.gold or GoldAnnotator("riley"),
+                              baseline=baseline, ref_model=self.ref_policy, seed=seed, max_new_tokens=max_new_tokens)
 
 
 def truncate_after_eos(response: torch.Tensor, eos_id: int, pad_id: int):
@@ -672,41 +657,6 @@ def gold_metrics(gold, prompts: Sequence[str], texts: Sequence[str]) -> dict:
     for key in PROFILE_METRICS:
         out[f"profile/{key}"] = sum(float(getattr(a, key)) for a in profiles) / len(profiles)
     return out
-
-
-@torch.no_grad()
-def sequence_kl(policy, ref_policy, tokenizer, samples, batch_size: int = 64) -> torch.Tensor:
-    """KL(π ‖ π_ref) of each sampled answer: Σ_t KL(π(·|prefix_t) ‖ π_ref(·|prefix_t)) along the
-    answer's tokens (exact over the vocabulary at each step, so it is never negative)."""
-    import torch.nn.functional as F
-
-    from tutor.core.sampling import encode_prompts
-
-    device = next(policy.parameters()).device
-    out = []
-    for start in range(0, len(samples.texts), batch_size):
-        prompts = samples.prompts[start : start + batch_size]
-        texts = samples.texts[start : start + batch_size]
-        ended = samples.ended[start : start + batch_size]
-        enc = encode_prompts(tokenizer, prompts, chat=True).to(device)
-        rows = [tokenizer(t, add_special_tokens=False)["input_ids"] + ([tokenizer.eos_token_id] if e else [])
-                for t, e in zip(texts, ended, strict=True)]
-        T = max(1, max(len(r) for r in rows))
-        ids = torch.full((len(rows), T), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros(len(rows), T, dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
-            mask[i, : len(r)] = 1
-        ids, mask = ids.to(device), mask.to(device)
-        input_ids = torch.cat([enc["input_ids"], ids], 1)
-        attention = torch.cat([enc["attention_mask"], mask], 1)
-        P = enc["input_ids"].shape[1]
-        pos = position_ids(attention)
-        lp = F.log_softmax(policy(input_ids=input_ids, attention_mask=attention, position_ids=pos).logits[:, P - 1 : -1].float(), -1)
-        lr = F.log_softmax(ref_policy(input_ids=input_ids, attention_mask=attention, position_ids=pos).logits[:, P - 1 : -1].float(), -1)
-        per_token = (lp.exp() * (lp - lr)).sum(-1)
-        out.append((per_token * mask).sum(1).cpu())
-    return torch.cat(out)
 
 
 # ---------------------------------------------------------------------- the stage
@@ -765,25 +715,25 @@ def build_stage(course, where: Path, config: PPOSettings | None = None, callback
     return _stage_metrics(where, trainer, models, history, result)
 
 
-def save_stage(course, trainer: PPOTrainer, models: StageModels, history: list[dict], result: dict) -> Path:
+def save_stage(course, trainer: PPOTrainer, models: StageModels, history: list[dict], result: Evaluation) -> Path:
     """Save a run trained and evaluated elsewhere (notebook 05's) as the course's `ppo` stage, the
     same record `build_stage` writes, so that notebook 07 and `rlhf-tutor run` reuse it instead of
     training PPO again. `result` is `trainer.evaluate(baseline=<the SFT stage's samples>)`."""
     from tutor import stages
 
-    if "gold_win_rate" not in result or "samples" not in result:
-        raise TutorError("save_stage() needs trainer.evaluate(baseline=...)'s result, with its samples and win-rate.")
-    if list(result["samples"].prompts) != list(stages.load_samples(course, "sft").prompts):
+    if not isinstance(result, Evaluation) or result.gold_win_rate_vs_sft is None:
+        raise TutorError("save_stage() needs trainer.evaluate(baseline=...)'s result, with its win-rate over SFT.")
+    if list(result.samples.prompts) != list(stages.load_samples(course, "sft").prompts):
         raise TutorError("save_stage() needs the run evaluated on the SFT stage's held-out prompts (baseline=stages.load_samples(course, 'sft')).")
     where = stages.folder(course, "ppo")
     where.mkdir(parents=True, exist_ok=True)
-    metrics = _stage_metrics(where, trainer, models, history, dict(result))
-    seconds = trainer.train_seconds + result.get("eval_seconds", 0.0)  # as `stages.build` counts a stage: training + measuring
+    metrics = _stage_metrics(where, trainer, models, history, result)
+    seconds = trainer.train_seconds + result.eval_seconds  # as `stages.build` counts a stage: training + measuring
     stages.save_record(course, "ppo", metrics, seconds)
     return where
 
 
-def _stage_metrics(where: Path, trainer: PPOTrainer, models: StageModels, history: list[dict], result: dict) -> dict:
+def _stage_metrics(where: Path, trainer: PPOTrainer, models: StageModels, history: list[dict], result: Evaluation) -> dict:
     """Write the trained policy and its held-out answers into `where`; return the stage's metrics."""
     from tutor import stages
     from tutor.core.models import count_parameters, save
@@ -792,10 +742,9 @@ def _stage_metrics(where: Path, trainer: PPOTrainer, models: StageModels, histor
     trainer.accelerator.wait_for_everyone()
     if trainer.accelerator.is_main_process:  # under `accelerate launch`, one process writes
         save(model, models.tokenizer, Path(where) / "model")
-    stages.save_samples(Path(where), result.pop("samples"))
+    stages.save_samples(Path(where), result.samples)
     return {
-        "gold_win_rate_vs_sft": result.pop("gold_win_rate"),
-        **result,
+        **result.metrics(),
         "train_seconds": round(trainer.train_seconds, 2),
         "episodes": trainer.episodes,
         "episodes_per_second": trainer.episodes / trainer.train_seconds,

@@ -92,7 +92,7 @@ def best_of_n(trainer, prompts: Sequence[str], pool: int = 64, ns: Sequence[int]
     for start in range(0, len(prompts), batch):
         group = [p for p in prompts[start : start + batch] for _ in range(pool)]
         q, qm, r, m, ended = trainer.generate(trainer.ref_policy, group)
-        texts = trainer.decode(r, m)
+        texts = trainer.detokenize(r, m)
         scores = trainer.normalised_scores(trainer.raw_reward(group, texts, q, qm, r, m), ended)
         gold = trainer.gold.scores(group, texts)
         for j in range(len(group) // pool):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tutor.core.tokenizer import message_text
+from tutor.core.chat import as_conversational, message_text
 from tutor.errors import TutorError
 
 FIELDS = ("prompt", "chosen", "rejected")
@@ -52,16 +52,8 @@ def gold_rows(n: int, seed: int = 0, split: str = "train", persona="riley", temp
     rows = []
     for prompt, a, b in candidate_pairs(n, seed=seed, split=split):
         chosen, rejected = (a, b) if judge.label(prompt, a, b) else (b, a)
-        rows.append(as_conversational(prompt, chosen, rejected))
+        rows.append(as_conversational(prompt, chosen=chosen, rejected=rejected))
     return rows
-
-
-def as_conversational(prompt: str, chosen: str, rejected: str) -> dict:
-    return {
-        "prompt": [{"role": "user", "content": prompt}],
-        "chosen": [{"role": "assistant", "content": chosen}],
-        "rejected": [{"role": "assistant", "content": rejected}],
-    }
 
 
 def to_dataset(rows):

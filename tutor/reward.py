@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.config import check_number, check_whole
+from tutor.core.chat import conversation_texts
 from tutor.course import TINY
 from tutor.errors import TutorError
 from tutor.world import get_persona
@@ -94,16 +95,6 @@ def pairwise_accuracy(chosen_rewards, rejected_rewards) -> float:
 # --------------------------------------------------------------------------- scoring texts
 
 
-def reward_texts(tokenizer, prompts: Sequence[str], responses: Sequence[str]) -> list[str]:
-    """Prompt + answer rendered exactly as the reward model saw them in training (chat template)."""
-    return [
-        tokenizer.apply_chat_template(
-            [{"role": "user", "content": p}, {"role": "assistant", "content": r}], tokenize=False
-        )
-        for p, r in zip(prompts, responses, strict=True)
-    ]
-
-
 def score_texts(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], batch_size: int = 64) -> list[float]:
     """Reward-model scores of answers to prompts (one float each).
 
@@ -112,15 +103,14 @@ def score_texts(model, tokenizer, prompts: Sequence[str], responses: Sequence[st
     """
     import torch
 
-    texts = reward_texts(tokenizer, prompts, responses)
+    texts = conversation_texts(tokenizer, prompts, responses)
     device = next(model.parameters()).device
-    tokenizer.padding_side = "left"
     ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
     order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
     scores = [0.0] * len(texts)
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
-        enc = tokenizer.pad({"input_ids": [ids[i] for i in chunk]}, return_tensors="pt").to(device)
+        enc = tokenizer.pad({"input_ids": [ids[i] for i in chunk]}, return_tensors="pt", padding_side="left").to(device)
         with torch.no_grad():
             values = model(**enc).logits[:, 0].float().tolist()
         for i, v in zip(chunk, values, strict=True):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.config import check_number, check_whole
-from tutor.core.tokenizer import message_text
+from tutor.core.chat import as_conversational, message_text
 from tutor.course import TINY
 from tutor.errors import TutorError
 
@@ -66,13 +66,6 @@ def check_sft_rows(rows) -> list[dict]:
     return rows
 
 
-def as_conversational(prompt: str, completion: str) -> dict:
-    return {
-        "prompt": [{"role": "user", "content": prompt}],
-        "completion": [{"role": "assistant", "content": completion}],
-    }
-
-
 def to_dataset(rows):
     """Checked rows as a `datasets.Dataset` (bad rows raise a TutorError naming row and field)."""
     from datasets import Dataset
@@ -84,7 +77,7 @@ def sft_dataset(n: int = 2000, seed: int = 0, split: str = "train"):
     """The world's prompt → ideal answer pairs as a conversational `datasets.Dataset`."""
     from tutor.world import sft_examples
 
-    return to_dataset([as_conversational(ex["prompt"], ex["completion"]) for ex in sft_examples(n, seed=seed, split=split)])
+    return to_dataset([as_conversational(ex["prompt"], completion=ex["completion"]) for ex in sft_examples(n, seed=seed, split=split)])
 
 
 def completion_loss(logits, labels):
@@ -159,7 +152,7 @@ def build_stage(course, where: Path, settings: SFTSettings | None = None, callba
 
     callbacks: transformers TrainerCallbacks (e.g. a live loss plot) for notebook 02.
     """
-    from tutor.core.evaluation import eval_prompts, sample_eval, summarize
+    from tutor.core.evaluation import eval_prompts, evaluate_model
     from tutor.core.models import save
     from tutor.stages import save_samples
     from tutor.world import GoldAnnotator
@@ -167,11 +160,11 @@ def build_stage(course, where: Path, settings: SFTSettings | None = None, callba
     s = settings or SFTSettings.for_mode(course.fast, course.model)
     trained = train(course, s, callbacks=callbacks, progress=progress)
     save(trained.model, trained.tokenizer, where / "model")
-    samples = sample_eval(trained.model, trained.tokenizer, eval_prompts(course.fast))
-    save_samples(where, samples)
+    result = evaluate_model(trained.model, trained.tokenizer, eval_prompts(course.fast), GoldAnnotator("riley"))
+    save_samples(where, result.samples)
     losses = trained.losses
     return {
-        **summarize(samples, GoldAnnotator("riley")),
+        **result.metrics(),
         "n_examples": s.n_examples,
         "steps": trained.trainer.state.global_step,
         "final_loss": sum(losses[-5:]) / len(losses[-5:]) if losses else None,

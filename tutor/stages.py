@@ -133,7 +133,7 @@ def save_record(course: Course, name: str, metrics: dict, seconds: float) -> dic
 
 def build_base(course: Course, where: Path) -> dict:
     """Measure the pretrained model on held-out prompts (nothing to train: the weights ship)."""
-    from tutor.core.evaluation import eval_prompts, sample_eval, summarize
+    from tutor.core.evaluation import eval_prompts, evaluate_model
     from tutor.core.models import load_causal_lm, load_tokenizer, model_path
     from tutor.world import GoldAnnotator
 
@@ -142,9 +142,9 @@ def build_base(course: Course, where: Path) -> dict:
     model = load_causal_lm(path, course.device)
     prompts = eval_prompts(course.fast)
     chat = course.model != TINY  # the tiny base model never saw chat markers; real models may have
-    samples = sample_eval(model, tokenizer, prompts, chat=chat)
-    save_samples(where, samples)
-    return summarize(samples, GoldAnnotator("riley"))
+    result = evaluate_model(model, tokenizer, prompts, GoldAnnotator("riley"), chat=chat)
+    save_samples(where, result.samples)
+    return result.metrics()
 
 
 def save_samples(where: Path, samples) -> None:

@@ -6,7 +6,9 @@ attribute analyser, never by the model's own reward model — that is how reward
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from tutor.core.sampling import Samples, sample
 from tutor.errors import TutorError
@@ -117,3 +119,62 @@ def sample_eval(model, tokenizer, prompts: Sequence[str], *, chat: bool = True, 
     held-out answers go in one batch (280 in full mode: 1.5 s instead of 2.6 s in batches of 64 on
     2 cores)."""
     return sample(model, tokenizer, prompts, chat=chat, seed=seed, batch_size=batch_size, **kwargs)
+
+
+@dataclass
+class Evaluation:
+    """One model measured on held-out prompts, the way every stage and the comparison measure one:
+    the gold annotator's mean score, instruction following, the attribute profile and, when there is
+    something to compare with, the win-rate over the SFT model's answers to the same prompts and the
+    exact KL to the reference (`tutor.core.logprobs.answer_kl`, nats per answer)."""
+
+    samples: Samples = field(repr=False)
+    gold: float
+    follows_instruction_rate: float
+    eos_rate: float
+    fluent_rate: float
+    profile: dict
+    gold_win_rate_vs_sft: float | None = None
+    kl: float | None = None
+    eval_seconds: float = 0.0
+
+    def metrics(self) -> dict:
+        """The numbers, as a stage's metrics.json records them (no samples; unmeasured ones left out)."""
+        out = {"gold": self.gold, "follows_instruction_rate": self.follows_instruction_rate, "eos_rate": self.eos_rate,
+               "fluent_rate": self.fluent_rate, "profile": self.profile}
+        for key in ("gold_win_rate_vs_sft", "kl"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        out["eval_seconds"] = round(self.eval_seconds, 2)
+        return out
+
+
+def measure(samples: Samples, judge: GoldAnnotator, *, baseline: Samples | Sequence[str] | None = None,
+            model=None, ref_model=None, tokenizer=None, seconds: float = 0.0) -> Evaluation:
+    """An `Evaluation` of answers already sampled: the gold score and profile; the win-rate over
+    `baseline` (answers to the same prompts, in the same order); the KL of `model` to `ref_model`."""
+    from tutor.core.logprobs import answer_kl
+
+    start = time.perf_counter()
+    summary = summarize(samples, judge)
+    win = kl = None
+    if baseline is not None:
+        if isinstance(baseline, Samples):
+            if list(baseline.prompts) != list(samples.prompts):
+                raise TutorError("The baseline answers are for other prompts; compare on the same held-out prompts.")
+            baseline = baseline.texts
+        win = win_rate(judge, samples.prompts, samples.texts, list(baseline))
+    if ref_model is not None:
+        kl = float(answer_kl(model, ref_model, tokenizer, samples).mean())
+    return Evaluation(samples, summary["gold"], summary["follows_instruction_rate"], summary["eos_rate"],
+                      summary["fluent_rate"], summary["profile"], win, kl, seconds + time.perf_counter() - start)
+
+
+def evaluate_model(model, tokenizer, prompts: Sequence[str], judge: GoldAnnotator, *, baseline=None, ref_model=None,
+                   chat: bool = True, seed: int = 1234, **sampling) -> Evaluation:
+    """Sample `model`'s answers to `prompts` (`sample_eval`: the same seed for every stage) and `measure` them."""
+    start = time.perf_counter()
+    samples = sample_eval(model, tokenizer, list(prompts), chat=chat, seed=seed, **sampling)
+    return measure(samples, judge, baseline=baseline, model=model, ref_model=ref_model, tokenizer=tokenizer,
+                   seconds=time.perf_counter() - start)
+

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tutor.core.chat import encode_prompts
 from tutor.errors import TutorError
-from tutor.world.corpus import completion_prompt
 
 
 @dataclass
@@ -31,29 +31,6 @@ class Samples:
 
     def __getitem__(self, i):
         return self.texts[i]
-
-
-def encode_prompts(tokenizer, prompts: Sequence[str], chat: bool = True, max_length: int | None = None):
-    """Left-padded input ids and attention mask for `prompts` (chat template or base-model prefix)."""
-    if chat:
-        texts = [
-            tokenizer.apply_chat_template(
-                [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
-            )
-            for p in prompts
-        ]
-    else:
-        texts = [completion_prompt(p) for p in prompts]
-    tokenizer.padding_side = "left"
-    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-    limit = max_length or getattr(tokenizer, "model_max_length", None) or 10**9
-    if enc["input_ids"].shape[1] > limit:
-        longest = max(range(len(prompts)), key=lambda i: len(texts[i]))
-        raise TutorError(
-            f"Prompt {longest} is {enc['input_ids'].shape[1]} tokens long, more than the model's "
-            f"context of {limit} tokens; shorten it."
-        )
-    return enc
 
 
 def sample(
@@ -89,7 +66,7 @@ def sample(
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start : start + batch_size]
             enc = encode_prompts(tokenizer, batch, chat=chat).to(device)
-            rows, _ = decode(model, enc["input_ids"], enc["attention_mask"], eos, max_new_tokens,
+            rows, _ = sample_tokens(model, enc["input_ids"], enc["attention_mask"], eos, max_new_tokens,
                              None if greedy else temperature)
             for row in rows:
                 hit = row[-1] == eos if row else False
@@ -102,7 +79,7 @@ def sample(
     return Samples(prompts, texts, ended, lengths)
 
 
-def decode(model, input_ids, attention_mask, eos: int, max_new_tokens: int, temperature: float | None,
+def sample_tokens(model, input_ids, attention_mask, eos: int, max_new_tokens: int, temperature: float | None,
            return_logps: bool = False):
     """The sampling loop: one forward pass per new token over the key/value cache. Rows that wrote
     `eos` leave the batch (once a tenth of it has finished), so a few long answers do not keep every

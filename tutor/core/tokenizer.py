@@ -25,16 +25,6 @@ CHAT_TEMPLATE = (
 )
 
 
-def message_text(value) -> str:
-    """The text of a data-set field in either TRL format: a plain string, or a list of chat messages
-    (their contents joined). Anything else has no text: ""."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return " ".join(str(m.get("content", "")) for m in value if isinstance(m, dict))
-    return ""
-
-
 def train_tokenizer(texts: list[str], vocab_size: int = 1024):
     """Train the byte-level BPE on `texts` and wrap it as a transformers tokenizer."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tutor.core.chat import as_conversational
 from tutor.errors import TutorError
 
 SCHEMA = 1
@@ -290,11 +291,7 @@ def preference_rows(
 
     def row(prompt: str, chosen: str, rejected: str) -> dict:
         if conversational:
-            return {
-                "prompt": [{"role": "user", "content": prompt}],
-                "chosen": [{"role": "assistant", "content": chosen}],
-                "rejected": [{"role": "assistant", "content": rejected}],
-            }
+            return as_conversational(prompt, chosen=chosen, rejected=rejected)
         return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
 
     rows, counts = [], Counter()
