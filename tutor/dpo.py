@@ -679,21 +679,3 @@ class SweepSetup:
     def run_simpo(self, course, settings: DPOSettings, beta: float = 2.0, **changes) -> dict:
         """A SimPO-like contrast (margin γ = 0): no reference, per-token average log-probs."""
         return self.run(course, settings, reference_free=True, loss_type="sigmoid_norm", beta=beta, **changes)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Plots of training
-
-TRAINING_PANELS = {
-    "implicit reward β·log(π/π_ref)": ["rewards/chosen", "rewards/rejected"],
-    "margin (chosen − rejected)": ["rewards/margins"],
-    "accuracy (chosen reward > rejected)": ["rewards/accuracies"],
-    "log π of the answers": ["logps/chosen", "logps/rejected"],
-}
-
-
-def make_plot(panels: dict | None = None, title: str = "DPO", **options):
-    """A LivePlot of DPO's training metrics (TRL's names), drawn while training runs."""
-    from tutor.ui.live_plot import LivePlot
-
-    return LivePlot(panels or TRAINING_PANELS, title=title, **options)

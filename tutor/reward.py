@@ -48,7 +48,7 @@ class RewardSettings:
         check_whole(self, "seed", minimum=0)
         check_number(self, "epochs", above=0)
         check_number(self, "learning_rate", above=0)
-        check_number(self, "label_temperature", above=0, optional=True)
+        check_number(self, "label_temperature", at_least=0, optional=True)  # 0: noise-free labels
         get_persona(self.persona)
 
     @classmethod
