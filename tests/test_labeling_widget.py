@@ -10,7 +10,8 @@ import pytest
 
 from tutor.errors import TutorError
 from tutor.labeling import LabelStore, LivePairs, PairList, PreferenceLabeler
-from tutor.labeling.widget import _KEYS_ESM, left_side
+from tutor.labeling.clicks import left_side
+from tutor.labeling.widget import _KEYS_ESM
 from tutor.world import GoldAnnotator, candidate_pairs
 
 PAIRS = candidate_pairs(12, seed=5)

@@ -79,14 +79,14 @@ def learner_dataset(runs: Path, min_pairs: int = 20, include_simulated: bool = F
     than `min_pairs`. Labels the simulated annotator filled in (headless runs, the "finish" button)
     count only with include_simulated=True: the pipeline should learn *your* taste, not a stand-in's.
     """
-    from tutor.labeling import LabelStore
-    from tutor.labeling.store import preference_rows
+    from tutor.labeling.export import preference_rows
+    from tutor.labeling.store import LabelStore
 
     rows = []
     for path in learner_label_files(runs):
         records = LabelStore(path, read_only=True).records
         if not include_simulated:
-            records = [r for r in records if str(r.get("by", "human")) == "human"]
+            records = [record for record in records if str(record.get("by", "human")) == "human"]
         rows += preference_rows(records)[0]
     if len(rows) < min_pairs:
         return None

@@ -1,31 +1,28 @@
 """Live preference labeling: the learner is the human in RLHF.
 
-- `PreferenceLabeler(pairs, path)`: the widget; every click is fsynced to a JSONL label file;
-- `LabelStore(path)`: that file, read back (resume, undo, export to a TRL preference data set);
-- `LivePairs(prompts, sample)`: pairs sampled live from a model, `PairList(pairs)`: fixed pairs;
-- `merge_labels(folder)`: a class's files → majority labels, Cohen's / Fleiss' κ, one data set.
+- `pairs`: what is labelled: `PairList(pairs)` (fixed pairs) or `LivePairs(prompts, sample)` /
+  `LivePairs.from_model(prompts, model, tokenizer)` (two answers sampled as each pair is shown);
+- `store`: `LabelStore(path)`, the append-only, fsynced JSONL label file (resume, undo, refresh);
+- `export`: label records → TRL preference rows (`preference_rows`, `ExportReport`);
+- `widget`: `PreferenceLabeler(pairs, path)`, the widget; `clicks`: what a click means;
+- `agreement`: Cohen's / Fleiss' κ, majority labels, agreement with the personas;
+- `classroom`: `merge_labels(folder)`, a class's files → majority labels, κ, one data set.
 """
 
-from tutor.labeling.classroom import (
+from tutor.labeling.agreement import (
     Agreement,
-    Classroom,
+    agreement_table,
     cohen_kappa,
     fleiss_kappa,
     majority,
-    merge_labels,
     persona_agreement,
     personas_agree,
 )
-from tutor.labeling.store import (
-    LABELS,
-    ExportReport,
-    LabelStore,
-    LivePairs,
-    Pair,
-    PairList,
-    label_for_click,
-    pair_id,
-)
+from tutor.labeling.classroom import Classroom, merge_labels
+from tutor.labeling.clicks import label_for_click
+from tutor.labeling.export import ExportReport, preference_rows
+from tutor.labeling.pairs import LivePairs, Pair, PairList, pair_id, prompts_to_label
+from tutor.labeling.store import LABELS, LabelStore
 from tutor.labeling.widget import PreferenceLabeler
 
 __all__ = [
@@ -38,6 +35,7 @@ __all__ = [
     "Pair",
     "PairList",
     "PreferenceLabeler",
+    "agreement_table",
     "cohen_kappa",
     "fleiss_kappa",
     "label_for_click",
@@ -46,4 +44,6 @@ __all__ = [
     "pair_id",
     "persona_agreement",
     "personas_agree",
+    "preference_rows",
+    "prompts_to_label",
 ]

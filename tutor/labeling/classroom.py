@@ -1,161 +1,29 @@
 """A class of learners labels the same pairs; merge their files into one preference data set.
 
-Preference is subjective, and the class measures it: Cohen's κ for two annotators, Fleiss' κ for
-many, a table of the pairs they disagreed on most, and each learner's agreement with the personas.
-The merged data set (one majority label per pair) trains "the class reward model".
-
-Majority rule, per pair: skips are not votes; among the votes for a, b and tie the one with
-strictly the most votes wins, and any shared first place (a 3 – b 3, or a 2 – tie 2) is a tie.
-Ties are dropped from the data set by default, like a single learner's ties.
+Preference is subjective, and the class measures it (`tutor.labeling.agreement`): Cohen's κ for
+two annotators, Fleiss' κ for many, a table of the pairs they disagreed on most, and each
+learner's agreement with the personas. The merged data set (one majority label per pair, or every
+learner's own label) trains "the class reward model"; ties are dropped by default, like a single
+learner's ties. `main` is the instructor's merge from a terminal (``python -m tutor.labeling``).
 """
 
 from __future__ import annotations
 
-import math
+import argparse
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.errors import TutorError
-from tutor.labeling.store import (
-    LabelStore,
-    as_pair,
+from tutor.labeling.agreement import VOTES, cohen_kappa, fleiss_kappa, majority, persona_agreement
+from tutor.labeling.export import (
+    ExportReport,
     empty_export_message,
     preference_rows,
     rows_to_dataset,
 )
-
-VOTES = ("a", "b", "tie")  # the categories agreement is measured over; a skip is a missing rating
-
-
-# ------------------------------------------------------------------------------ κ statistics
-
-
-def cohen_kappa(first: Sequence[str], second: Sequence[str]) -> float:
-    """Cohen's κ of two annotators' labels on the same items: (p_o − p_e) / (1 − p_e).
-
-    p_o is how often they agree, p_e how often they would agree by chance given how often each
-    uses each label. κ = 1 is perfect agreement, 0 is chance level. Undefined (nan) when both
-    annotators always use the same single label.
-    """
-    first, second = list(first), list(second)
-    if len(first) != len(second):
-        raise TutorError(f"cohen_kappa needs two label lists of the same length, got {len(first)} and {len(second)}.")
-    if not first:
-        raise TutorError("cohen_kappa needs at least one item labelled by both annotators.")
-    n = len(first)
-    observed = sum(x == y for x, y in zip(first, second, strict=True)) / n
-    c1, c2 = Counter(first), Counter(second)
-    chance = sum(c1[k] * c2[k] for k in c1) / (n * n)
-    if chance == 1:
-        return math.nan
-    return (observed - chance) / (1 - chance)
-
-
-def fleiss_kappa(counts: Sequence[Sequence[int]]) -> float:
-    """Fleiss' κ from an items × categories table: counts[i][j] = raters who put item i in j.
-
-    With the same number of raters per item this is Fleiss (1971). Items may have different
-    numbers of raters (a learner skipped a pair): each item's agreement P_i uses its own n_i, and
-    items with fewer than two ratings are left out, since agreement needs a pair of raters.
-    """
-    rows = [list(r) for r in counts]
-    if any(not all(isinstance(c, int) and c >= 0 for c in r) for r in rows):
-        raise TutorError("fleiss_kappa needs a table of whole, non-negative counts (items × categories).")
-    if len({len(r) for r in rows}) > 1:
-        raise TutorError("fleiss_kappa needs every row (item) to have a count for each category.")
-    rows = [r for r in rows if sum(r) >= 2]
-    if not rows:
-        raise TutorError("fleiss_kappa needs at least one item rated by two or more annotators.")
-    agreement = [sum(c * (c - 1) for c in r) / (sum(r) * (sum(r) - 1)) for r in rows]
-    p_bar = sum(agreement) / len(rows)
-    total = sum(sum(r) for r in rows)
-    shares = [sum(r[j] for r in rows) / total for j in range(len(rows[0]))]
-    chance = sum(p * p for p in shares)
-    if chance == 1:
-        return math.nan
-    return (p_bar - chance) / (1 - chance)
-
-
-def majority(votes: Iterable[str]) -> str | None:
-    """The class label from individual labels (see the module docstring); None if all skipped."""
-    counts = Counter(v for v in votes if v in VOTES)
-    if not counts:
-        return None
-    (top, n), *rest = counts.most_common()
-    if rest and rest[0][1] == n:
-        return "tie"
-    return top
-
-
-# ------------------------------------------------------------------------ persona agreement
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """How many of someone's A/B choices a persona would have made too."""
-
-    persona: str
-    agree: int
-    total: int
-
-    @property
-    def rate(self) -> float | None:
-        return self.agree / self.total if self.total else None
-
-    def __str__(self) -> str:
-        rate = "n/a" if self.rate is None else f"{self.rate:.0%}"
-        return f"{self.persona}: {rate} ({self.agree}/{self.total})"
-
-
-def persona_preference(persona: str, prompt: str, a: str, b: str, cache: dict | None = None, key=None) -> str | None:
-    """'a' or 'b': the answer the persona scores higher (no label noise); None if they score equal."""
-    from tutor.world.annotator import GoldAnnotator
-
-    if cache is not None and (persona, key) in cache:
-        return cache[(persona, key)]
-    judge = GoldAnnotator(persona)
-    sa, sb = judge.score(prompt, a), judge.score(prompt, b)
-    preferred = "a" if sa > sb else "b" if sb > sa else None
-    if cache is not None:
-        cache[(persona, key)] = preferred
-    return preferred
-
-
-def persona_agreement(records: Iterable[dict], personas: Sequence[str] = ("riley", "quinn"), cache: dict | None = None) -> dict[str, Agreement]:
-    """For each persona, the share of the A/B choices in `records` it agrees with (ties/skips left out)."""
-    choices = [r for r in records if r["label"] in ("a", "b")]
-    result = {}
-    for persona in personas:
-        agree = total = 0
-        for r in choices:
-            key = (r["pair_id"], r["prompt"], r["a"], r["b"]) if "pair_id" in r else None
-            preferred = persona_preference(persona, r["prompt"], r["a"], r["b"], cache, key)
-            if preferred is None:
-                continue
-            total += 1
-            agree += preferred == r["label"]
-        result[persona] = Agreement(persona, agree, total)
-    return result
-
-
-def personas_agree(pairs: Iterable[object], first: str = "riley", second: str = "quinn") -> Agreement:
-    """How often two personas prefer the same answer: the ceiling on "one true preference"."""
-    agree = total = 0
-    for item in pairs:
-        p = as_pair(item)
-        x = persona_preference(first, p.prompt, p.a, p.b)
-        y = persona_preference(second, p.prompt, p.a, p.b)
-        if x is None or y is None:
-            continue
-        total += 1
-        agree += x == y
-    return Agreement(f"{first} vs {second}", agree, total)
-
-
-# ---------------------------------------------------------------------------------- merging
+from tutor.labeling.store import LabelStore
 
 
 def _label_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
@@ -187,40 +55,41 @@ class Classroom:
     def __init__(self, stores: Sequence, include_simulated: bool = True):
         if not stores:
             raise TutorError("A classroom needs at least one label file.")
-        owner: dict[str, Path] = {}
-        for s in stores:
-            if s.annotator_id in owner:
+        file_of: dict[str, Path] = {}  # annotator -> their label file
+        for store in stores:
+            if store.annotator_id in file_of:
                 raise TutorError(
-                    f"Annotator {s.annotator_id!r} appears in two files ({owner[s.annotator_id].name} and {s.path.name}); "
+                    f"Annotator {store.annotator_id!r} appears in two files ({file_of[store.annotator_id].name} and {store.path.name}); "
                     "keep one file per learner (or give each learner their own annotator id)."
                 )
-            owner[s.annotator_id] = s.path
-        fingerprints = {s.fingerprint for s in stores if s.fingerprint is not None}
+            file_of[store.annotator_id] = store.path
+        fingerprints = {store.fingerprint for store in stores if store.fingerprint is not None}
         if len(fingerprints) > 1:
-            by_fp: dict[str, list[str]] = {}
-            for s in stores:
-                by_fp.setdefault(str(s.fingerprint), []).append(s.path.name)
-            groups = "; ".join(f"{fp}: {', '.join(names)}" for fp, names in sorted(by_fp.items()))
+            files_by_pair_set: dict[str, list[str]] = {}
+            for store in stores:
+                files_by_pair_set.setdefault(str(store.fingerprint), []).append(store.path.name)
+            groups = "; ".join(f"{fingerprint}: {', '.join(names)}" for fingerprint, names in sorted(files_by_pair_set.items()))
             raise TutorError(
                 f"These label files were written for different pair sets ({groups}); merge only files "
                 "whose learners labelled the same pairs."
             )
         self.stores = list(stores)
-        self.annotators = [s.annotator_id for s in stores]
+        self.annotators = [store.annotator_id for store in stores]
         self.pairs: dict[str, dict] = {}  # pair id -> prompt / a / b, in first-seen order
         self.votes: dict[str, dict[str, str]] = {}  # pair id -> annotator -> label
         self.simulated = 0
-        for s in stores:
-            for r in s.records:
-                if r["by"] != "human":
+        for store in stores:
+            for record in store.records:
+                if record["by"] != "human":
                     self.simulated += 1
                     if not include_simulated:
                         continue
-                self.pairs.setdefault(r["pair_id"], {"prompt": r["prompt"], "a": r["a"], "b": r["b"]})
-                self.votes.setdefault(r["pair_id"], {})[s.annotator_id] = r["label"]
+                self.pairs.setdefault(record["pair_id"], {"prompt": record["prompt"], "a": record["a"], "b": record["b"]})
+                self.votes.setdefault(record["pair_id"], {})[store.annotator_id] = record["label"]
 
     @classmethod
     def from_files(cls, paths, include_simulated: bool = True) -> Classroom:
+        """Open every label file read-only (a folder of .jsonl files, one file, or a list of paths)."""
         return cls([LabelStore(p, read_only=True) for p in _label_files(paths)], include_simulated)
 
     def __repr__(self) -> str:
@@ -231,12 +100,12 @@ class Classroom:
 
     def majority(self) -> dict[str, str]:
         """pair id -> class label ('a', 'b' or 'tie') for every pair someone did not skip."""
-        out = {}
-        for pid, votes in self.votes.items():
+        labels = {}
+        for pair_id, votes in self.votes.items():
             label = majority(votes.values())
             if label is not None:
-                out[pid] = label
-        return out
+                labels[pair_id] = label
+        return labels
 
     def kappa(self) -> float:
         """Cohen's κ when there are two annotators, Fleiss' κ when there are more."""
@@ -255,9 +124,9 @@ class Classroom:
             if name not in self.annotators:
                 raise TutorError(f"Unknown annotator {name!r}; the annotators are: {', '.join(self.annotators)}.")
         both = [
-            (v[first], v[second])
-            for v in self.votes.values()
-            if v.get(first) in VOTES and v.get(second) in VOTES
+            (votes[first], votes[second])
+            for votes in self.votes.values()
+            if votes.get(first) in VOTES and votes.get(second) in VOTES
         ]
         if not both:
             raise TutorError(f"{first!r} and {second!r} have no labelled pair in common, so their agreement is unknown.")
@@ -265,7 +134,7 @@ class Classroom:
 
     def fleiss_kappa(self) -> float:
         """Fleiss' κ over all annotators (pairs with at least two non-skip labels)."""
-        table = [[Counter(v.values())[k] for k in VOTES] for v in self.votes.values()]
+        table = [[Counter(votes.values())[vote] for vote in VOTES] for votes in self.votes.values()]
         return fleiss_kappa(table)
 
     def disagreements(self, top: int | None = None):
@@ -277,24 +146,24 @@ class Classroom:
         import pandas as pd
 
         rows = []
-        for pid, votes in self.votes.items():
-            c = Counter(votes.values())
-            n = c["a"] + c["b"] + c["tie"]
-            pair_agreement = sum(c[k] * (c[k] - 1) for k in VOTES) / (n * (n - 1)) if n >= 2 else None
+        for pair_id, votes in self.votes.items():
+            counts = Counter(votes.values())
+            n = counts["a"] + counts["b"] + counts["tie"]
+            pair_agreement = sum(counts[vote] * (counts[vote] - 1) for vote in VOTES) / (n * (n - 1)) if n >= 2 else None
             rows.append(
                 {
-                    "pair_id": pid,
-                    "prompt": self.pairs[pid]["prompt"],
-                    "a": c["a"],
-                    "b": c["b"],
-                    "tie": c["tie"],
-                    "skip": c["skip"],
+                    "pair_id": pair_id,
+                    "prompt": self.pairs[pair_id]["prompt"],
+                    "a": counts["a"],
+                    "b": counts["b"],
+                    "tie": counts["tie"],
+                    "skip": counts["skip"],
                     "class_label": majority(votes.values()),
-                    "majority_share": max(c["a"], c["b"], c["tie"]) / n if n else None,
+                    "majority_share": max(counts["a"], counts["b"], counts["tie"]) / n if n else None,
                     "agreement": pair_agreement,
                 }
             )
-        rows.sort(key=lambda r: (r["agreement"] is None, r["agreement"] or 0.0, -(r["a"] + r["b"] + r["tie"])))
+        rows.sort(key=lambda row: (row["agreement"] is None, row["agreement"] or 0.0, -(row["a"] + row["b"] + row["tie"])))
         return pd.DataFrame(rows[:top] if top is not None else rows)
 
     def persona_table(self, personas: Sequence[str] = ("riley", "quinn"), include_simulated: bool = False):
@@ -303,27 +172,29 @@ class Classroom:
 
         cache: dict = {}
         rows = []
-        for s in self.stores:
-            records = [r for r in s.records if include_simulated or r["by"] == "human"]
+        for store in self.stores:
+            records = [record for record in store.records if include_simulated or record["by"] == "human"]
             result = persona_agreement(records, personas, cache)
-            row = {"annotator": s.annotator_id, "choices": sum(r["label"] in ("a", "b") for r in records)}
-            row.update({p: a.rate for p, a in result.items()})
+            row = {"annotator": store.annotator_id, "choices": sum(record["label"] in ("a", "b") for record in records)}
+            row.update({persona: agreement.rate for persona, agreement in result.items()})
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def _records(self, method: str) -> list[dict]:
+    def _label_records(self, method: str) -> list[dict]:
+        """The records to export: one per pair (its class label) or one per learner's label."""
         if method == "majority":
-            return [{**self.pairs[pid], "label": label} for pid, label in self.majority().items()]
+            return [{**self.pairs[pair_id], "label": label} for pair_id, label in self.majority().items()]
         if method == "all":
             return [
-                {**self.pairs[pid], "label": label}
-                for pid, votes in self.votes.items()
+                {**self.pairs[pair_id], "label": label}
+                for pair_id, votes in self.votes.items()
                 for label in votes.values()
             ]
         raise TutorError(f"method must be 'majority' (one class label per pair) or 'all' (every learner's label), not {method!r}.")
 
-    def export_report(self, *, method: str = "majority", ties: str = "drop"):
-        _, report = preference_rows(self._records(method), ties=ties)
+    def export_report(self, *, method: str = "majority", ties: str = "drop") -> ExportReport:
+        """What `to_dataset(method=method, ties=ties)` keeps and drops."""
+        _, report = preference_rows(self._label_records(method), ties=ties)
         return report
 
     def to_dataset(self, *, method: str = "majority", conversational: bool = True, ties: str = "drop", quiet: bool = False):
@@ -332,7 +203,7 @@ class Classroom:
         method="majority" gives one row per pair from the class vote; method="all" keeps every
         learner's own label, so a 20-to-10 pair appears 30 times and its split teaches uncertainty.
         """
-        rows, report = preference_rows(self._records(method), ties=ties, conversational=conversational)
+        rows, report = preference_rows(self._label_records(method), ties=ties, conversational=conversational)
         if not rows:
             raise TutorError(empty_export_message(f"the {len(self.annotators)} label files", report))
         if not quiet:
@@ -347,8 +218,6 @@ def merge_labels(paths, include_simulated: bool = True) -> Classroom:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m tutor.labeling FOLDER --out DIR``: merge, report, save the data set."""
-    import argparse
-
     parser = argparse.ArgumentParser(
         prog="python -m tutor.labeling",
         description="Merge a class's label files into one preference data set.",

@@ -12,13 +12,15 @@ from __future__ import annotations
 import html
 import json
 import os
-import random
 import time
 from pathlib import Path
 
+from tutor.course import runs_root
 from tutor.errors import TutorError
-from tutor.labeling.classroom import persona_agreement
-from tutor.labeling.store import LabelStore, Pair, as_pair_source, label_for_click
+from tutor.labeling.agreement import persona_agreement
+from tutor.labeling.clicks import label_for_click, left_side
+from tutor.labeling.pairs import Pair, as_pair_source
+from tutor.labeling.store import LabelStore
 from tutor.world.annotator import PERSONAS, GoldAnnotator, get_persona
 
 # Key -> action. Plain keys only: Ctrl/Cmd combinations (save, copy) are left to the browser.
@@ -92,14 +94,8 @@ def _key_strip():
     return KeyStrip()
 
 
-def left_side(pid: str, seed: int) -> str:
-    """Which original answer is shown on the left: random per pair, the same in every session."""
-    return "a" if random.Random(f"{seed}/{pid}").random() < 0.5 else "b"
-
-
 def default_path(annotator: str | None) -> Path:
-    from tutor.course import runs_root
-
+    """runs/labels/<annotator>.jsonl, where notebooks 04 and 06 look for the learner's labels."""
     return runs_root() / "labels" / f"{annotator or 'learner'}.jsonl"
 
 
@@ -138,7 +134,7 @@ class PreferenceLabeler:
         agreement_after: int = 10,
         double_click_s: float = 0.4,
     ):
-        import ipywidgets as w
+        import ipywidgets as widgets
 
         if not isinstance(agreement_after, int) or agreement_after < 1:
             raise TutorError(f"agreement_after must be a whole number ≥ 1, not {agreement_after!r}.")
@@ -156,20 +152,20 @@ class PreferenceLabeler:
         self._by = "human"
         self._busy = False
         self._simulating = False
-        self._last = ("", 0.0)  # (action, time) of the last action, for the double-click guard
-        self._preferences: dict = {}  # (persona, pair id) -> preferred answer, cached scores
+        self._last_action = ("", 0.0)  # (action, time) of the last action, for the double-click guard
+        self._persona_preferences: dict = {}  # (persona, pair) -> preferred answer, cached scores
 
-        self.progress = w.HTML()
-        self.prompt_html = w.HTML()
-        self.left_html = w.HTML(layout=w.Layout(width="50%"))
-        self.right_html = w.HTML(layout=w.Layout(width="50%"))
-        self.rationale = w.Textarea(
+        self.progress = widgets.HTML()
+        self.prompt_html = widgets.HTML()
+        self.left_html = widgets.HTML(layout=widgets.Layout(width="50%"))
+        self.right_html = widgets.HTML(layout=widgets.Layout(width="50%"))
+        self.rationale = widgets.Textarea(
             placeholder="Why? (optional, saved with the label)",
-            layout=w.Layout(width="100%", height="3.2em", display=None if rationale else "none"),
+            layout=widgets.Layout(width="100%", height="3.2em", display=None if rationale else "none"),
         )
 
-        def button(text: str, tip: str, style: str = "") -> w.Button:
-            return w.Button(description=text, tooltip=tip, button_style=style, layout=w.Layout(width="auto"))
+        def button(text: str, tip: str, style: str = "") -> widgets.Button:
+            return widgets.Button(description=text, tooltip=tip, button_style=style, layout=widgets.Layout(width="auto"))
 
         self.button_a = button("A is better", "The left answer is better (key: a or ←)", "info")
         self.button_b = button("B is better", "The right answer is better (key: b or →)", "info")
@@ -183,10 +179,10 @@ class PreferenceLabeler:
             "skip": self.button_skip,
             "undo": self.button_undo,
         }
-        for action, b in self.buttons.items():
-            b.on_click(lambda _b, action=action: self._act(action))
+        for action, action_button in self.buttons.items():
+            action_button.on_click(lambda _button, action=action: self._act(action))
 
-        self.persona_picker = w.Dropdown(
+        self.persona_picker = widgets.Dropdown(
             options=[(get_persona(name).description.split(":")[0], name) for name in self.personas],
             value=self.personas[0],
             description="Persona",
@@ -194,9 +190,9 @@ class PreferenceLabeler:
         self.finish_button = button(
             "Finish with the simulated annotator", "Label every remaining pair as the chosen persona would"
         )
-        self.finish_button.on_click(lambda _b: self._finish())
-        self.agreement_html = w.HTML()
-        self.status = w.HTML()
+        self.finish_button.on_click(lambda _button: self._finish())
+        self.agreement_html = widgets.HTML()
+        self.status = widgets.HTML()
         self.keys = _key_strip() if keys else None
         if self.keys is not None:
             self.keys.on_msg(self._on_key_msg)
@@ -204,14 +200,14 @@ class PreferenceLabeler:
         rows = [
             self.progress,
             self.prompt_html,
-            w.HBox([self.left_html, self.right_html], layout=w.Layout(width="100%")),
+            widgets.HBox([self.left_html, self.right_html], layout=widgets.Layout(width="100%")),
             self.rationale,
-            w.HBox(list(self.buttons.values())),
+            widgets.HBox(list(self.buttons.values())),
         ]
         if self.keys is not None:
             rows.append(self.keys)
-        rows += [w.HBox([self.persona_picker, self.finish_button]), self.agreement_html, self.status]
-        self.widget = w.VBox(rows)
+        rows += [widgets.HBox([self.persona_picker, self.finish_button]), self.agreement_html, self.status]
+        self.widget = widgets.VBox(rows)
         self._show(self._next_pair())
         if len(self.store):
             self._say(f"Resumed {self.store.path.name}: {len(self.store)} pair(s) already done.")
@@ -232,7 +228,7 @@ class PreferenceLabeler:
         extras = []
         if counts["skip"]:
             extras.append(f"{counts['skip']} skipped")
-        simulated = sum(1 for r in self.store.records if r["by"] != "human")
+        simulated = sum(1 for record in self.store.records if record["by"] != "human")
         if simulated:
             extras.append(f"{simulated} by the simulated annotator")
         return text + (f" ({', '.join(extras)})" if extras else "")
@@ -243,9 +239,9 @@ class PreferenceLabeler:
 
     def _next_pair(self) -> Pair | None:
         done = self.store.done
-        for pid in self.source.ids:
-            if pid not in done:
-                return self.store.seen_pair(pid) or self.source.get(pid)
+        for pair_id in self.source.ids:
+            if pair_id not in done:
+                return self.store.seen_pair(pair_id) or self.source.get(pair_id)
         return None
 
     def _show(self, pair: Pair | None) -> None:
@@ -267,20 +263,20 @@ class PreferenceLabeler:
     def _refresh(self) -> None:
         self.progress.value = f"<b>{html.escape(self.progress_text())}</b>"
         open_pair = self.current is not None and not self._busy
-        for action, b in self.buttons.items():
-            b.disabled = self._busy or (not len(self.store) if action == "undo" else not open_pair)
+        for action, action_button in self.buttons.items():
+            action_button.disabled = self._busy or (not len(self.store) if action == "undo" else not open_pair)
         self.finish_button.disabled = not open_pair
         self._update_agreement()
 
     def _update_agreement(self) -> None:
         """The live panel: agreement over the learner's latest choices (bounded, so a click stays fast)."""
-        choices = [r for r in self.store.records if r["by"] == "human" and r["label"] in ("a", "b")]
+        choices = [record for record in self.store.records if record["by"] == "human" and record["label"] in ("a", "b")]
         if len(choices) < self.agreement_after:
             self.agreement_html.value = ""
             return
         recent = choices[-AGREEMENT_WINDOW:]
-        result = persona_agreement(recent, self.personas, cache=self._preferences)
-        parts = [f"{name.title()} {a.rate:.0%}" for name, a in result.items() if a.rate is not None]
+        result = persona_agreement(recent, self.personas, cache=self._persona_preferences)
+        parts = [f"{name.title()} {agreement.rate:.0%}" for name, agreement in result.items() if agreement.rate is not None]
         over = f"your {len(recent)}" if len(recent) == len(choices) else f"your last {len(recent)}"
         self.agreement_html.value = f"Your agreement with each persona over {over} A/B choices: " + " · ".join(parts)
 
@@ -293,8 +289,8 @@ class PreferenceLabeler:
         now = time.monotonic()
         if (
             not self._simulating
-            and action == self._last[0]
-            and now - self._last[1] < self.double_click_s
+            and action == self._last_action[0]
+            and now - self._last_action[1] < self.double_click_s
         ):
             self._say("Ignored a repeated click (a double click?); click again if you meant it.")
             return
@@ -314,7 +310,7 @@ class PreferenceLabeler:
             reason = str(exc) if isinstance(exc, TutorError) else f"{type(exc).__name__}: {exc}"
             self._say(f"Not saved: {reason}", error=True)
         finally:
-            self._last = (action, time.monotonic())
+            self._last_action = (action, time.monotonic())
             self._busy = False
             self._refresh()
 
@@ -401,8 +397,8 @@ class PreferenceLabeler:
         Only the learner's own labels count unless include_simulated=True; a persona that scores
         both answers the same has no preference, so that pair is left out of its count.
         """
-        records = [r for r in self.store.records if include_simulated or r["by"] == "human"]
-        return persona_agreement(records, self.personas, cache=self._preferences)
+        records = [record for record in self.store.records if include_simulated or record["by"] == "human"]
+        return persona_agreement(records, self.personas, cache=self._persona_preferences)
 
     def to_dataset(self, *, conversational: bool = True, ties: str = "drop", quiet: bool = False):
         """The labels as a TRL preference data set; see `LabelStore.to_dataset`."""
