@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tutor.errors import TutorError
-from tutor.labeling import LabelStore, LivePairs, PairList
+from tutor.labeling import LabelStore, PairList
 from tutor.world import candidate_pairs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -211,21 +211,6 @@ def test_a_file_of_another_annotator_is_refused(path):
         LabelStore(path, annotator_id="bob", pair_set=PAIRS)
 
 
-def test_duplicate_pair_ids_are_refused():
-    with pytest.raises(TutorError, match="twice"):
-        PairList([PAIRS[0], PAIRS[1], PAIRS[0]])
-    with pytest.raises(TutorError, match="pair id '7' twice"):
-        PairList([{"id": 7, "prompt": "p", "a": "x", "b": "y"}, {"id": "7", "prompt": "q", "a": "x", "b": "y"}])
-
-
-@pytest.mark.parametrize("bad", [("p", "a"), ("p", 1, "b"), {"prompt": "p", "a": "x"}, 5])
-def test_malformed_pairs_get_one_clear_sentence(bad):
-    with pytest.raises(TutorError, match=r"\(prompt, answer_a, answer_b\) tuple of strings or a dict"):
-        PairList([PAIRS[0], bad])
-    with pytest.raises(TutorError, match="must be a list"):
-        PairList("Explain duration.")
-
-
 def test_unknown_labels_are_refused_and_nothing_is_written(path):
     store = LabelStore(path, annotator_id="ada", pair_set=PAIRS)
     store.add(PAIRS[0], "a")
@@ -280,88 +265,18 @@ def test_read_only_needs_an_existing_file_and_never_writes(path):
     with pytest.raises(TutorError, match="no label file"):
         LabelStore(path, read_only=True)
     LabelStore(path, annotator_id="ada").add(PAIRS[0], "a")
-    ro = LabelStore(path, read_only=True)
+    read_only_store = LabelStore(path, read_only=True)
     with pytest.raises(TutorError, match="read_only"):
-        ro.add(PAIRS[1], "a")
+        read_only_store.add(PAIRS[1], "a")
 
 
-# ------------------------------------------------------------------------------------ export
-
-
-def labelled_store(path, labels):
+def test_decided_pairs_are_the_live_a_b_choices_in_labelling_order(path):
     store = LabelStore(path, annotator_id="ada", pair_set=PAIRS)
-    for pair, label in zip(PAIRS, labels, strict=False):
+    for pair, label in zip(PAIRS[:6], ["b", "tie", "a", "skip", "a", "b"], strict=True):
         store.add(pair, label)
-    return store
-
-
-def test_export_is_a_conversational_trl_preference_dataset(path, capsys):
-    store = labelled_store(path, ["a", "b", "tie", "skip", "a"])
-    ds = store.to_dataset()
-    assert ds.column_names == ["prompt", "chosen", "rejected"]
-    assert len(ds) == 3
-    first, second = ds[0], ds[1]
-    assert first["prompt"] == [{"role": "user", "content": PAIRS[0][0]}]
-    assert first["chosen"] == [{"role": "assistant", "content": PAIRS[0][1]}]
-    assert first["rejected"] == [{"role": "assistant", "content": PAIRS[0][2]}]
-    assert second["chosen"][0]["content"] == PAIRS[1][2]  # "b" preferred
-    out = capsys.readouterr().out
-    assert "3 preference rows from 3 A/B choices; 1 tie(s) dropped; 1 skip(s) dropped" in out
-
-
-def test_export_plain_strings_and_ties_as_two_rows(path):
-    store = labelled_store(path, ["a", "tie", "skip"])
-    ds = store.to_dataset(conversational=False, ties="both", quiet=True)
-    assert ds.column_names == ["prompt", "chosen", "rejected"]
-    assert ds["chosen"] == [PAIRS[0][1], PAIRS[1][1], PAIRS[1][2]]
-    assert ds["rejected"] == [PAIRS[0][2], PAIRS[1][2], PAIRS[1][1]]
-    report = store.export_report(ties="both")
-    assert (report.rows, report.choices, report.ties, report.skips) == (3, 1, 1, 1)
-
-
-def test_an_empty_export_is_a_clear_error_and_the_file_stays(path):
-    store = labelled_store(path, ["skip", "skip", "tie"])
-    before = path.read_bytes()
-    with pytest.raises(TutorError, match="Nothing to export.*2 skip"):
-        store.to_dataset()
-    with pytest.raises(TutorError, match="ties must be"):
-        store.to_dataset(ties="half")
-    assert len(store.to_dataset(ties="both", quiet=True)) == 2
-    assert path.read_bytes() == before
-
-
-# ------------------------------------------------------------------------------- live pairs
-
-
-def test_live_pairs_are_sampled_once_and_never_resampled_after_resume(path):
-    calls = []
-
-    def sample(prompt):
-        calls.append(prompt)
-        return f"{prompt} short answer {len(calls)}", f"{prompt} long answer {len(calls)}"
-
-    prompts = ["Explain duration.", "What is a coupon?", "Explain duration."]  # a prompt twice: two pairs
-    live = LivePairs(prompts, sample)
-    store = LabelStore(path, annotator_id="ada", pair_set=live)
-    first = live.get(live.ids[0])
-    assert live.get(live.ids[0]) is first and len(calls) == 1
-    store.add(first, "b")
-
-    live2 = LivePairs(prompts, sample)
-    resumed = LabelStore(path, annotator_id="ada", pair_set=live2)
-    assert resumed.done == {live.ids[0]}
-    assert live2.get(live.ids[0]) == first  # the labelled answers come from the file
-    assert len(calls) == 1
-    with pytest.raises(TutorError, match="different pair set"):
-        LabelStore(path, pair_set=LivePairs(prompts[:2], sample))
-
-
-def test_a_sampler_returning_the_wrong_thing_is_named():
-    live = LivePairs(["Explain duration."], lambda p: "one answer")
-    with pytest.raises(TutorError, match="two answer strings"):
-        live.get(live.ids[0])
-    with pytest.raises(TutorError, match="sample must be a function"):
-        LivePairs(["Explain duration."], "not a function")
+    store.undo()  # takes back the last "b"
+    assert [(p.prompt, p.a, p.b) for p in store.decided_pairs()] == [PAIRS[0], PAIRS[2], PAIRS[4]]
+    assert [p.id for p in store.decided_pairs()] == [PairList(PAIRS).ids[i] for i in (0, 2, 4)]
 
 
 # ----------------------------------------------------------------------- property: round trip
