@@ -7,14 +7,8 @@ import math
 import pytest
 
 from tutor.errors import TutorError
-from tutor.labeling import (
-    Agreement,
-    agreement_table,
-    cohen_kappa,
-    fleiss_kappa,
-    majority,
-    persona_agreement,
-)
+from tutor.labeling import cohen_kappa, fleiss_kappa, majority
+from tutor.labeling.agreement import Agreement, agreement_table, persona_agreement
 from tutor.world import GoldAnnotator, candidate_pairs
 
 
