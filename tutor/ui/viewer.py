@@ -13,7 +13,13 @@ from collections.abc import Mapping
 
 from tutor.errors import TutorError
 
-FILTERS = ("all prompts", "advice", "names a quant audience", "names a retail audience", "names no audience")
+FILTERS = (
+    "all prompts",
+    "advice",
+    "names a quant audience",
+    "names a retail audience",
+    "names no audience",
+)
 
 
 def _matches(prompt: str, which: str) -> bool:
@@ -36,7 +42,9 @@ class SampleViewer:
         from tutor.world import GoldAnnotator
 
         if not samples:
-            raise TutorError("SampleViewer needs at least one model's samples, e.g. {'SFT': sft_samples}.")
+            raise TutorError(
+                "SampleViewer needs at least one model's samples, e.g. {'SFT': sft_samples}."
+            )
         names = list(samples)
         first = list(samples[names[0]].prompts)
         for name in names[1:]:
@@ -69,8 +77,14 @@ class SampleViewer:
         s = self.samples[name]
         text, prompt = s.texts[i], self.prompts[i]
         a = analyse(text, prompt)
-        scores = " · ".join(f"{p.capitalize()} {j.score(prompt, text):+.2f}" for p, j in self.judges.items())
-        notes = [f"{a.words} words", f"politeness {a.politeness:+.1f}", f"audience {a.audience:+.1f}"]
+        scores = " · ".join(
+            f"{p.capitalize()} {j.score(prompt, text):+.2f}" for p, j in self.judges.items()
+        )
+        notes = [
+            f"{a.words} words",
+            f"politeness {a.politeness:+.1f}",
+            f"audience {a.audience:+.1f}",
+        ]
         if not a.on_topic:
             notes.append("<b style='color:#c0392b'>off topic</b>")
         if a.myths:
@@ -89,7 +103,9 @@ class SampleViewer:
         """The side-by-side view of prompt `i` (default: the one shown now) as HTML."""
         i = self.index if i is None else i
         if not 0 <= i < len(self.prompts):
-            raise TutorError(f"Prompt index {i} is out of range: there are {len(self.prompts)} prompts (0–{len(self.prompts) - 1}).")
+            raise TutorError(
+                f"Prompt index {i} is out of range: there are {len(self.prompts)} prompts (0–{len(self.prompts) - 1})."
+            )
         cards = "".join(self.card(name, i) for name in self.samples)
         return (
             f"<div><b>Q ({self.position + 1}/{len(self.shown)}):</b> {html.escape(self.prompts[i])}</div>"
@@ -127,15 +143,26 @@ class SampleViewer:
 
             self._prev = w.Button(description="◀ previous", layout=w.Layout(width="110px"))
             self._next = w.Button(description="next ▶", layout=w.Layout(width="110px"))
-            self._slider = w.IntSlider(min=1, max=len(self.shown), value=self.position + 1, description="prompt",
-                                       continuous_update=False)
+            self._slider = w.IntSlider(
+                min=1,
+                max=len(self.shown),
+                value=self.position + 1,
+                description="prompt",
+                continuous_update=False,
+            )
             self._which = w.Dropdown(options=FILTERS, value=self.filter, description="show")
             self._body = w.HTML(self.html())
             self._prev.on_click(lambda _: self.previous())
             self._next.on_click(lambda _: self.next())
-            self._slider.observe(lambda ch: None if self._syncing else self.go(ch["new"] - 1), names="value")
-            self._which.observe(lambda ch: None if self._syncing else self.show_only(ch["new"]), names="value")
-            self._widget = w.VBox([w.HBox([self._prev, self._next, self._slider, self._which]), self._body])
+            self._slider.observe(
+                lambda ch: None if self._syncing else self.go(ch["new"] - 1), names="value"
+            )
+            self._which.observe(
+                lambda ch: None if self._syncing else self.show_only(ch["new"]), names="value"
+            )
+            self._widget = w.VBox(
+                [w.HBox([self._prev, self._next, self._slider, self._which]), self._body]
+            )
         return self._widget
 
     def _refresh(self) -> None:
