@@ -25,13 +25,13 @@ FILTERS = (
 def _matches(prompt: str, which: str) -> bool:
     from tutor.world import parse_prompt
 
-    p = parse_prompt(prompt)
+    parsed = parse_prompt(prompt)
     return {
         "all prompts": True,
-        "advice": p.kind == "advice",
-        "names a quant audience": p.audience == "quant",
-        "names a retail audience": p.audience == "retail",
-        "names no audience": p.audience is None,
+        "advice": parsed.kind == "advice",
+        "names a quant audience": parsed.audience == "quant",
+        "names a retail audience": parsed.audience == "retail",
+        "names no audience": parsed.audience is None,
     }[which]
 
 
@@ -57,7 +57,7 @@ class SampleViewer:
             raise TutorError("SampleViewer got samples without any prompts.")
         self.samples = dict(samples)
         self.prompts = first
-        self.judges = {p: GoldAnnotator(p) for p in personas}
+        self.judges = {persona: GoldAnnotator(persona) for persona in personas}
         self.filter = FILTERS[0]
         self.shown = list(range(len(first)))
         self.position = 0
@@ -72,24 +72,26 @@ class SampleViewer:
         return self.shown[self.position]
 
     def card(self, name: str, i: int) -> str:
+        """One model's answer to prompt `i`: the gold scores, the text and the analyser's notes."""
         from tutor.world import analyse
 
-        s = self.samples[name]
-        text, prompt = s.texts[i], self.prompts[i]
-        a = analyse(text, prompt)
+        samples = self.samples[name]
+        text, prompt = samples.texts[i], self.prompts[i]
+        reading = analyse(text, prompt)
         scores = " · ".join(
-            f"{p.capitalize()} {j.score(prompt, text):+.2f}" for p, j in self.judges.items()
+            f"{persona.capitalize()} {judge.score(prompt, text):+.2f}"
+            for persona, judge in self.judges.items()
         )
         notes = [
-            f"{a.words} words",
-            f"politeness {a.politeness:+.1f}",
-            f"audience {a.audience:+.1f}",
+            f"{reading.words} words",
+            f"politeness {reading.politeness:+.1f}",
+            f"audience {reading.audience:+.1f}",
         ]
-        if not a.on_topic:
+        if not reading.on_topic:
             notes.append("<b style='color:#c0392b'>off topic</b>")
-        if a.myths:
-            notes.append(f"<b style='color:#c0392b'>{a.myths} false claim(s)</b>")
-        if not s.ended[i]:
+        if reading.myths:
+            notes.append(f"<b style='color:#c0392b'>{reading.myths} false claim(s)</b>")
+        if not samples.ended[i]:
             notes.append("no end token")
         return (
             "<div style='flex:1;min-width:220px;border:1px solid #ccc;border-radius:6px;padding:8px;margin:4px'>"

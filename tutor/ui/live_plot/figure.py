@@ -99,28 +99,27 @@ def curve_traces(
             colour_of.setdefault(name, PALETTE[len(colour_of) % len(PALETTE)])
     traces: list[dict] = []
     legend_seen: set[str] = set()
-    for p, names in enumerate(curves.panels.values()):
-        for r, (run, store) in enumerate(runs):
-            for s, name in enumerate(names):
+    for panel_index, names in enumerate(curves.panels.values()):
+        for run_index, (run, store) in enumerate(runs):
+            for metric_index, name in enumerate(names):
                 series = store.get(name)
                 if series is None or not series.values:
                     continue
-                if multi:
-                    colour, dash, group = PALETTE[r % len(PALETTE)], DASHES[s % len(DASHES)], run
+                if multi:  # one colour per run, one dash per metric
+                    colour = PALETTE[run_index % len(PALETTE)]
+                    dash = DASHES[metric_index % len(DASHES)]
+                    group, who = run, f"{html.escape(run)} · {html.escape(name)}"
                     label = html.escape(run if one_series else name)
                     key = run if one_series else f"{run}\x00{name}"
-                    who = f"{html.escape(run)} · {html.escape(name)}"
-                else:
+                else:  # one colour per metric
                     colour, dash, group, key = colour_of[name], "solid", name, name
-                    label = html.escape(name)
-                    who = html.escape(name)
+                    label = who = html.escape(name)
                 show = key not in legend_seen
                 legend_seen.add(key)
-                group_title = (
-                    html.escape(run) if multi and show and not one_series and s == 0 else None
-                )
+                titled = multi and show and not one_series and metric_index == 0
+                group_title = html.escape(run) if titled else None
                 style = TraceStyle(colour, dash, group, label, who, show, group_title)
-                traces += series_traces(series, axes[p], style, smoothing, limit, compact)
+                traces += series_traces(series, axes[panel_index], style, smoothing, limit, compact)
     return traces
 
 

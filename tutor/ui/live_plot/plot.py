@@ -224,7 +224,7 @@ class LivePlot:
     def __repr__(self) -> str:
         return summary(self.title, self._curves)
 
-    # ------------------------------------------------------------------ drawing decisions
+    # ------------------------------------------------------------------ when to draw
 
     def _log_from_trainer(self, step: int, logs: Mapping[str, Any]) -> None:
         """The callback's on_log: a trainer that starts again from step 0 becomes another run."""
