@@ -35,6 +35,4 @@ def shown_on(plot: LivePlot) -> Callable[[int, dict], None]:
     """A PPO callback that logs to `plot` only the metrics its panels show (a PPO step logs about
     thirty; the others would each get a panel of their own)."""
     shown = [metric for metrics in plot.panels.values() for metric in metrics]
-    return lambda step, metrics: plot.log(
-        step, {key: metrics[key] for key in shown if key in metrics}
-    )
+    return lambda step, metrics: plot.log(step, {key: metrics[key] for key in shown if key in metrics})
