@@ -36,7 +36,7 @@ RESULTS = REPO / "benchmarks" / "results" / "plot_overhead.json"
 LOOP = """
 import json, math, statistics, time
 import torch
-from tutor.ui.live_plot import LivePlot
+from tutor.ui import LivePlot
 
 torch.manual_seed(0)
 torch.set_num_threads(THREADS)
@@ -92,7 +92,7 @@ print("RESULTS " + json.dumps(results))
 
 THREE_PLOTS = """
 import math, random
-from tutor.ui.live_plot import LivePlot
+from tutor.ui import LivePlot
 random.seed(0)
 noise = lambda: random.gauss(0, 0.05)
 

@@ -1,7 +1,7 @@
 """LivePlot: throttling, bookkeeping, callbacks, runs, references, smoothing, modes, notebooks.
 
-Frames are recorded by replacing `tutor.ui.live_plot._publish`; time is a fake clock, so nothing sleeps
-and nothing asserts on speed (that lives in benchmarks/plot_overhead.py).
+Frames are recorded by replacing `tutor.ui.live_plot.display.publish`; time is a fake clock, so
+nothing sleeps and nothing asserts on speed (that lives in benchmarks/plot_overhead.py).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import tutor.ui.live_plot as plots
 from tutor.errors import TutorError
-from tutor.ui.live_plot import MIME_PLOTLY, LivePlot, overlay, smooth
+from tutor.ui import LivePlot
+from tutor.ui.live_plot import bundles, display, overlay, smooth
+from tutor.ui.live_plot.bundles import MIME_PLOTLY
 
 REPO = Path(__file__).resolve().parents[1]
 PLOTLYJS_BANNER = "* plotly.js v"  # the licence comment at the top of the inlined bundle
@@ -55,14 +56,14 @@ class Clock:
 @pytest.fixture(autouse=True)
 def _no_leftover_plots():
     yield
-    plots._PENDING.clear()
+    display.PENDING.clear()
 
 
 @pytest.fixture
 def sent(monkeypatch) -> list[Frame]:
     frames: list[Frame] = []
     monkeypatch.setattr(
-        plots, "_publish", lambda b, md, did, update: frames.append(Frame(b, md, did, update))
+        display, "publish", lambda b, md, did, update: frames.append(Frame(b, md, did, update))
     )
     return frames
 
@@ -79,7 +80,7 @@ def live(clock, **kw) -> LivePlot:
 
 def end_of_cell() -> None:
     """What IPython's post_run_cell does after every cell."""
-    plots._after_cell()
+    display.after_cell()
 
 
 # --------------------------------------------------------------------------- throttling
@@ -121,7 +122,7 @@ def test_a_slow_frame_stretches_the_interval(monkeypatch, clock):
         frames.append(bundle)
         clock.t += 0.1  # each frame "takes" 0.1 s of the loop
 
-    monkeypatch.setattr(plots, "_publish", slow_publish)
+    monkeypatch.setattr(display, "publish", slow_publish)
     plot = live(clock, every=1.0)
     plot.log(0, loss=1.0)  # ships plotly.js: its cost does not count
     clock.t = 1.2
@@ -585,20 +586,20 @@ def test_callback_draws_at_train_end_and_ignores_a_closed_plot(clock, sent):
 
 def test_detect_mode(monkeypatch):
     monkeypatch.delenv("TUTOR_PLOTS", raising=False)
-    monkeypatch.setattr(plots, "_shell", lambda: None)
-    assert plots.detect_mode() == "file"
+    monkeypatch.setattr(display, "ipython_shell", lambda: None)
+    assert display.detect_mode() == "file"
     kernel = SimpleNamespace(_allow_stdin=False)
-    monkeypatch.setattr(plots, "_shell", lambda: SimpleNamespace(kernel=kernel))
-    assert plots.detect_mode() == "final"  # nbclient / papermill / nbconvert --execute
+    monkeypatch.setattr(display, "ipython_shell", lambda: SimpleNamespace(kernel=kernel))
+    assert display.detect_mode() == "final"  # nbclient / papermill / nbconvert --execute
     kernel._allow_stdin = True
-    assert plots.detect_mode() == "live"  # JupyterLab, Notebook, VS Code
-    monkeypatch.setattr(plots, "_shell", lambda: SimpleNamespace())  # terminal IPython
-    assert plots.detect_mode() == "file"
+    assert display.detect_mode() == "live"  # JupyterLab, Notebook, VS Code
+    monkeypatch.setattr(display, "ipython_shell", lambda: SimpleNamespace())  # terminal IPython
+    assert display.detect_mode() == "file"
     monkeypatch.setenv("TUTOR_PLOTS", "final")
-    assert plots.detect_mode() == "final"
+    assert display.detect_mode() == "final"
     monkeypatch.setenv("TUTOR_PLOTS", "movie")
     with pytest.raises(TutorError, match="TUTOR_PLOTS"):
-        plots.detect_mode()
+        display.detect_mode()
 
 
 def test_file_mode_writes_a_page_beside_plotlyjs(tmp_path, clock, capsys):
@@ -628,7 +629,7 @@ def test_save_writes_html(tmp_path, clock):
 def test_a_script_writes_its_plot_into_the_runs_folder(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(
-        "from tutor.ui.live_plot import LivePlot\n"
+        "from tutor.ui import LivePlot\n"
         "plot = LivePlot({'loss': ['loss']}, title='script run')\n"
         "print('mode', plot.mode)\n"
         "for i in range(20):\n"
@@ -667,7 +668,7 @@ def _fig_json(frame: Frame | str) -> str:
 
 TRAIN_CELL = """
 import math
-from tutor.ui.live_plot import LivePlot
+from tutor.ui import LivePlot
 
 panels = {"reward": ["objective/scores", "gold"], "KL": ["objective/kl"], "loss": ["loss"]}
 print("mode", LivePlot(panels).mode)
@@ -756,4 +757,4 @@ def test_exported_html_holds_one_figure_per_liveplot(tmp_path):
     nb, _ = _run_notebook(tmp_path, ["STEPS = 50", TRAIN_CELL], None)
     body, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
     assert body.count('class="tutor-liveplot"') == 2
-    assert plots._cdn_url() in body  # nbviewer / exported HTML load plotly.js from the CDN
+    assert bundles.cdn_url() in body  # nbviewer / exported HTML load plotly.js from the CDN

@@ -6,11 +6,17 @@ from tutor import TutorError
 from tutor.core.sampling import Samples
 from tutor.ui.viewer import SampleViewer
 
-PROMPTS = ["Explain convexity.", "Explain convexity for a quant.", "Should I put all my savings in junk bonds?"]
+PROMPTS = [
+    "Explain convexity.",
+    "Explain convexity for a quant.",
+    "Should I put all my savings in junk bonds?",
+]
 
 
 def _samples(prefix):
-    return Samples(PROMPTS, [f"{prefix} answer {i} <b>bold</b>" for i in range(3)], [True, True, False])
+    return Samples(
+        PROMPTS, [f"{prefix} answer {i} <b>bold</b>" for i in range(3)], [True, True, False]
+    )
 
 
 def test_needs_samples_for_the_same_prompts():

@@ -28,7 +28,7 @@ COUNT_POINTS = "gd => (gd.data || []).reduce((n, t) => n + (t.y ? t.y.length : 0
 
 TRAIN = f"""
 import math, time
-from tutor.ui.live_plot import LivePlot
+from tutor.ui import LivePlot
 
 plot = LivePlot({{"reward": ["objective/scores", "gold"], "KL": ["objective/kl"]}},
                 title="fake PPO", refs={{"KL": [("KL budget", 2.0)]}})
@@ -92,10 +92,10 @@ def test_exported_html_draws_one_figure_per_liveplot(page, tmp_path):
     import nbformat
     from plotly.offline import get_plotlyjs
 
-    import tutor.ui.live_plot as plots
+    from tutor.ui.live_plot import bundles
 
     cells = [
-        "from tutor.ui.live_plot import LivePlot",
+        "from tutor.ui import LivePlot",
         "a = LivePlot(['loss'], title='A')\nfor i in range(30):\n    a.log(i, loss=1 / (1 + i))",
         "with LivePlot(['reward'], title='B', smoothing=0.5) as b:\n"
         "    for i in range(20):\n        b.log(i, reward=i % 3)",
@@ -116,7 +116,7 @@ def test_exported_html_draws_one_figure_per_liveplot(page, tmp_path):
 
     plotlyjs = get_plotlyjs()
     page.route(
-        plots._cdn_url(),
+        bundles.cdn_url(),
         lambda route: route.fulfill(body=plotlyjs, content_type="application/javascript"),
     )
     page.goto(exported.as_uri())

@@ -32,7 +32,9 @@ class StepBar(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if self.bar is not None and logs:
-            shown = {k: f"{v:.3g}" for k, v in logs.items() if k in _SHOWN and isinstance(v, int | float)}
+            shown = {
+                k: f"{v:.3g}" for k, v in logs.items() if k in _SHOWN and isinstance(v, int | float)
+            }
             if shown:
                 self.bar.set_postfix(shown, refresh=False)
 
@@ -57,4 +59,3 @@ def quiet_progress(trainer, desc: str = "training", show: bool = True):
         trainer.remove_callback(cls)
     trainer.add_callback(StepBar(desc, show))
     return trainer
-

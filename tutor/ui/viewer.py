@@ -13,19 +13,25 @@ from collections.abc import Mapping
 
 from tutor.errors import TutorError
 
-FILTERS = ("all prompts", "advice", "names a quant audience", "names a retail audience", "names no audience")
+FILTERS = (
+    "all prompts",
+    "advice",
+    "names a quant audience",
+    "names a retail audience",
+    "names no audience",
+)
 
 
 def _matches(prompt: str, which: str) -> bool:
     from tutor.world import parse_prompt
 
-    p = parse_prompt(prompt)
+    parsed = parse_prompt(prompt)
     return {
         "all prompts": True,
-        "advice": p.kind == "advice",
-        "names a quant audience": p.audience == "quant",
-        "names a retail audience": p.audience == "retail",
-        "names no audience": p.audience is None,
+        "advice": parsed.kind == "advice",
+        "names a quant audience": parsed.audience == "quant",
+        "names a retail audience": parsed.audience == "retail",
+        "names no audience": parsed.audience is None,
     }[which]
 
 
@@ -36,7 +42,9 @@ class SampleViewer:
         from tutor.world import GoldAnnotator
 
         if not samples:
-            raise TutorError("SampleViewer needs at least one model's samples, e.g. {'SFT': sft_samples}.")
+            raise TutorError(
+                "SampleViewer needs at least one model's samples, e.g. {'SFT': sft_samples}."
+            )
         names = list(samples)
         first = list(samples[names[0]].prompts)
         for name in names[1:]:
@@ -49,7 +57,7 @@ class SampleViewer:
             raise TutorError("SampleViewer got samples without any prompts.")
         self.samples = dict(samples)
         self.prompts = first
-        self.judges = {p: GoldAnnotator(p) for p in personas}
+        self.judges = {persona: GoldAnnotator(persona) for persona in personas}
         self.filter = FILTERS[0]
         self.shown = list(range(len(first)))
         self.position = 0
@@ -64,18 +72,26 @@ class SampleViewer:
         return self.shown[self.position]
 
     def card(self, name: str, i: int) -> str:
+        """One model's answer to prompt `i`: the gold scores, the text and the analyser's notes."""
         from tutor.world import analyse
 
-        s = self.samples[name]
-        text, prompt = s.texts[i], self.prompts[i]
-        a = analyse(text, prompt)
-        scores = " · ".join(f"{p.capitalize()} {j.score(prompt, text):+.2f}" for p, j in self.judges.items())
-        notes = [f"{a.words} words", f"politeness {a.politeness:+.1f}", f"audience {a.audience:+.1f}"]
-        if not a.on_topic:
+        samples = self.samples[name]
+        text, prompt = samples.texts[i], self.prompts[i]
+        reading = analyse(text, prompt)
+        scores = " · ".join(
+            f"{persona.capitalize()} {judge.score(prompt, text):+.2f}"
+            for persona, judge in self.judges.items()
+        )
+        notes = [
+            f"{reading.words} words",
+            f"politeness {reading.politeness:+.1f}",
+            f"audience {reading.audience:+.1f}",
+        ]
+        if not reading.on_topic:
             notes.append("<b style='color:#c0392b'>off topic</b>")
-        if a.myths:
-            notes.append(f"<b style='color:#c0392b'>{a.myths} false claim(s)</b>")
-        if not s.ended[i]:
+        if reading.myths:
+            notes.append(f"<b style='color:#c0392b'>{reading.myths} false claim(s)</b>")
+        if not samples.ended[i]:
             notes.append("no end token")
         return (
             "<div style='flex:1;min-width:220px;border:1px solid #ccc;border-radius:6px;padding:8px;margin:4px'>"
@@ -89,7 +105,9 @@ class SampleViewer:
         """The side-by-side view of prompt `i` (default: the one shown now) as HTML."""
         i = self.index if i is None else i
         if not 0 <= i < len(self.prompts):
-            raise TutorError(f"Prompt index {i} is out of range: there are {len(self.prompts)} prompts (0–{len(self.prompts) - 1}).")
+            raise TutorError(
+                f"Prompt index {i} is out of range: there are {len(self.prompts)} prompts (0–{len(self.prompts) - 1})."
+            )
         cards = "".join(self.card(name, i) for name in self.samples)
         return (
             f"<div><b>Q ({self.position + 1}/{len(self.shown)}):</b> {html.escape(self.prompts[i])}</div>"
@@ -127,15 +145,26 @@ class SampleViewer:
 
             self._prev = w.Button(description="◀ previous", layout=w.Layout(width="110px"))
             self._next = w.Button(description="next ▶", layout=w.Layout(width="110px"))
-            self._slider = w.IntSlider(min=1, max=len(self.shown), value=self.position + 1, description="prompt",
-                                       continuous_update=False)
+            self._slider = w.IntSlider(
+                min=1,
+                max=len(self.shown),
+                value=self.position + 1,
+                description="prompt",
+                continuous_update=False,
+            )
             self._which = w.Dropdown(options=FILTERS, value=self.filter, description="show")
             self._body = w.HTML(self.html())
             self._prev.on_click(lambda _: self.previous())
             self._next.on_click(lambda _: self.next())
-            self._slider.observe(lambda ch: None if self._syncing else self.go(ch["new"] - 1), names="value")
-            self._which.observe(lambda ch: None if self._syncing else self.show_only(ch["new"]), names="value")
-            self._widget = w.VBox([w.HBox([self._prev, self._next, self._slider, self._which]), self._body])
+            self._slider.observe(
+                lambda ch: None if self._syncing else self.go(ch["new"] - 1), names="value"
+            )
+            self._which.observe(
+                lambda ch: None if self._syncing else self.show_only(ch["new"]), names="value"
+            )
+            self._widget = w.VBox(
+                [w.HBox([self._prev, self._next, self._slider, self._which]), self._body]
+            )
         return self._widget
 
     def _refresh(self) -> None:
