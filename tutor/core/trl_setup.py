@@ -76,3 +76,8 @@ def skip_full_collection(trainer):
 
     accelerator.free_memory = without_collecting
     return trainer
+
+
+def logged_losses(trainer) -> list[float]:
+    """The training loss at every logged step of a Trainer that has run (its `state.log_history`)."""
+    return [h["loss"] for h in trainer.state.log_history if "loss" in h]
