@@ -135,6 +135,12 @@ def test_sft_teaches_the_base_model_to_answer(fast_stage):
     assert sft["losses"][-1] < sft["losses"][0]
 
 
+def test_the_final_loss_is_the_mean_of_the_last_five_logged(fast_stage):
+    _, record = fast_stage
+    losses = record["metrics"]["losses"]
+    assert len(losses) > 5 and record["metrics"]["final_loss"] == pytest.approx(sum(losses[-5:]) / 5)
+
+
 def test_the_stage_saves_what_later_stages_need(fast_stage):
     from tutor.core.models import load_causal_lm
     from tutor.stages import folder, load_samples, model_folder

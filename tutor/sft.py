@@ -19,7 +19,7 @@ from tutor.config import check_number, check_whole
 from tutor.core.chat import as_conversational, message_text
 from tutor.core.evaluation import eval_prompts, evaluate_model
 from tutor.core.models import load_causal_lm, load_tokenizer, save
-from tutor.core.trl_setup import common_args, logged_losses, schedule_args, skip_full_collection
+from tutor.core.trl_setup import TrainedModel, common_args, schedule_args, skip_full_collection
 from tutor.course import TINY
 from tutor.errors import TutorError
 from tutor.stages import model_folder, save_samples
@@ -117,20 +117,7 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
     return quiet_progress(skip_full_collection(trainer), "SFT", show=progress)
 
 
-@dataclass
-class TrainedSFT:
-    """What `train` returns: the model, its tokenizer and the trainer (its log history)."""
-
-    model: object
-    tokenizer: object
-    trainer: object
-
-    @property
-    def losses(self) -> list[float]:
-        return logged_losses(self.trainer)
-
-
-def train(course, settings: SFTSettings | None = None, dataset=None, callbacks=None, progress: bool = True) -> TrainedSFT:
+def train(course, settings: SFTSettings | None = None, dataset=None, callbacks=None, progress: bool = True) -> TrainedModel:
     """Fine-tune the course's base model on prompt → answer pairs (the world's, by default)."""
     s = settings or SFTSettings.for_mode(course.fast, course.model)
     base = model_folder(course, "base")
@@ -141,7 +128,7 @@ def train(course, settings: SFTSettings | None = None, dataset=None, callbacks=N
     trainer = make_trainer(model, tokenizer, dataset, course.model_runs / "sft" / "trainer", course.device, s,
                            callbacks=callbacks, progress=progress)
     trainer.train()
-    return TrainedSFT(trainer.model.eval(), tokenizer, trainer)
+    return TrainedModel(trainer.model.eval(), tokenizer, trainer)
 
 
 def build_stage(course, where: Path, settings: SFTSettings | None = None, callbacks=None, progress: bool = True) -> dict:
@@ -154,13 +141,12 @@ def build_stage(course, where: Path, settings: SFTSettings | None = None, callba
     save(trained.model, trained.tokenizer, where / "model")
     result = evaluate_model(trained.model, trained.tokenizer, eval_prompts(course.fast), GoldAnnotator("riley"))
     save_samples(where, result.samples)
-    losses = trained.losses
     return {
         **result.metrics(),
         "n_examples": s.n_examples,
         "steps": trained.trainer.state.global_step,
-        "final_loss": sum(losses[-5:]) / len(losses[-5:]) if losses else None,
-        "losses": losses,
+        "final_loss": trained.final_loss,
+        "losses": trained.losses,
     }
 
 

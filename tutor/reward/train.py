@@ -17,7 +17,7 @@ from trl import RewardConfig, RewardTrainer
 
 from tutor.core.batching import grouped, pair_lengths
 from tutor.core.models import load_tokenizer, save
-from tutor.core.trl_setup import common_args, logged_losses, schedule_args, skip_full_collection
+from tutor.core.trl_setup import TrainedModel, common_args, schedule_args, skip_full_collection
 from tutor.preferences import gold_dataset, preference_data
 from tutor.reward.accuracy import evaluate, held_out_pairs
 from tutor.reward.config import RewardSettings
@@ -41,18 +41,12 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
 
 
 @dataclass
-class TrainedReward:
-    """What `train` returns: the model, its tokenizer, the trainer (its log history) and the data."""
+class TrainedReward(TrainedModel):
+    """What `train` returns: the model, its tokenizer, the trainer (its log history) and what the
+    data were (`source`, `n_train` pairs)."""
 
-    model: object
-    tokenizer: object
-    trainer: object
     source: str
     n_train: int
-
-    @property
-    def losses(self) -> list[float]:
-        return logged_losses(self.trainer)
 
 
 def train(course, settings: RewardSettings | None = None, data=None, source: str | None = None,
@@ -96,12 +90,11 @@ def build_stage(course, where: Path, settings: RewardSettings | None = None, cal
     held_out = {"persona": s.persona, "label_temperature": s.label_temperature,
                 "scores_a": report["scores_a"], "scores_b": report["scores_b"]}
     (where / "held_out.json").write_text(json.dumps(held_out))
-    losses = trained.losses
     return {
         **{k: v for k, v in report.items() if k not in ("margins", "scores_a", "scores_b")},
         "source": trained.source,
         "n_train_pairs": trained.n_train,
         "eval_annotator": s.persona,
-        "final_loss": sum(losses[-5:]) / len(losses[-5:]) if losses else None,
-        "losses": losses,
+        "final_loss": trained.final_loss,
+        "losses": trained.losses,
     }
