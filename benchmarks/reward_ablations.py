@@ -5,7 +5,8 @@ a time — seed, learning rate, epochs, batch size, weight decay, starting from 
 of SFT — and grades each on the same held-out pairs as benchmarks/reward_sweep.py. A last run fits
 2,000 *noise-free* labels for 4 epochs and also grades agreement with the gold ranking on its own
 training pairs: when it fits those (≈ 1.0) but not held-out ones, the model memorises answers
-instead of learning the annotator's features. Results go to benchmarks/results/reward_ablations.json.
+instead of learning the annotator's features. Results go to benchmarks/results/reward_ablations.json
+(read in benchmarks/results/reward.md).
 
     python benchmarks/reward_ablations.py
 """

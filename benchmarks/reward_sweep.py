@@ -3,7 +3,7 @@
 Trains one reward model per (labels, label noise T) from the SFT stage (built first if missing)
 and grades each on the same held-out pairs: expected accuracy against the annotator's noisy labels,
 the Bayes ceiling, and agreement with the noise-free gold ranking. Also times each run and the SFT
-stage itself. Results go to benchmarks/results/reward_sweep.json.
+stage itself. Results go to benchmarks/results/reward_sweep.json (read in benchmarks/results/reward.md).
 
     python benchmarks/reward_sweep.py                          # labels 250..4000 at T=1, T=0 and T=3 at 1000
     python benchmarks/reward_sweep.py --labels 250,1000 --noise 1

@@ -16,18 +16,12 @@ from tutor.core.models import (
     count_parameters,
     load_causal_lm,
     load_reward_model,
-    load_tokenizer,
 )
 from tutor.core.sampling import sample
 from tutor.course import check_model, setup
 from tutor.world import analyse, prompts_for
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return load_tokenizer("tiny"), load_causal_lm("tiny")
 
 
 def test_setup_reads_fast_and_runs_from_the_environment(tmp_path, monkeypatch):
@@ -59,7 +53,7 @@ def test_a_local_model_folder_is_accepted(tmp_path):
     assert check_model(str(tmp_path / "my-model")) == str((tmp_path / "my-model").resolve())
 
 
-def test_shipped_model_loads_offline_as_plain_transformers(tiny, monkeypatch):
+def test_shipped_model_loads_offline_as_plain_transformers(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -71,8 +65,8 @@ def test_shipped_model_loads_offline_as_plain_transformers(tiny, monkeypatch):
     assert sum(p.stat().st_size for p in TINY_DIR.iterdir()) < 8e6
 
 
-def test_chat_template_marks_the_answer_and_ends_it_with_eos(tiny):
-    tok, _ = tiny
+def test_chat_template_marks_the_answer_and_ends_it_with_eos(tiny_tokenizer):
+    tok = tiny_tokenizer
     messages = [{"role": "user", "content": "Explain convexity."}, {"role": "assistant", "content": "It bends."}]
     text = tok.apply_chat_template(messages, tokenize=False)
     assert text == "<|user|>Explain convexity.<|assistant|>It bends.<|end|>"
@@ -83,8 +77,8 @@ def test_chat_template_marks_the_answer_and_ends_it_with_eos(tiny):
     assert tok.decode(masked) .strip().startswith("It bends.") and masked[-1] == tok.eos_token_id
 
 
-def test_base_model_writes_fluent_world_text(tiny):
-    tok, model = tiny
+def test_base_model_writes_fluent_world_text(tiny_tokenizer, tiny_model):
+    tok, model = tiny_tokenizer, tiny_model
     prompts = [p.text for p in prompts_for("test")][:20]
     samples = sample(model, tok, prompts, chat=False, max_new_tokens=96, seed=0)
     assert len(samples) == 20 and len(samples.ended) == 20
@@ -92,8 +86,8 @@ def test_base_model_writes_fluent_world_text(tiny):
     assert fluent >= 16  # the benchmark measures 50 samples against the 90 % target
 
 
-def test_sampling_is_reproducible_with_a_seed(tiny):
-    tok, model = tiny
+def test_sampling_is_reproducible_with_a_seed(tiny_tokenizer, tiny_model):
+    tok, model = tiny_tokenizer, tiny_model
     a = sample(model, tok, ["Explain duration."] * 3, chat=False, max_new_tokens=20, seed=5).texts
     b = sample(model, tok, ["Explain duration."] * 3, chat=False, max_new_tokens=20, seed=5).texts
     assert a == b

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from tutor.core.models import TINY_DIR, load_tokenizer, tiny_config
+from tutor.core.models import tiny_config
 from tutor.errors import TutorError
 from tutor.sft import (
     SFTSettings,
@@ -18,12 +18,7 @@ from tutor.sft import (
 )
 
 
-@pytest.fixture(scope="module")
-def tokenizer():
-    return load_tokenizer(TINY_DIR)
-
-
-def tiny_model(tokenizer, seed=0):
+def small_causal_lm(tokenizer, seed=0):
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(seed)
@@ -33,8 +28,8 @@ def tiny_model(tokenizer, seed=0):
 
 
 @pytest.fixture(scope="module")
-def trainer_and_batch(tokenizer, tmp_path_factory):
-    trainer = make_trainer(tiny_model(tokenizer), tokenizer, sft_dataset(12), tmp_path_factory.mktemp("sft"),
+def trainer_and_batch(tiny_tokenizer, tmp_path_factory):
+    trainer = make_trainer(small_causal_lm(tiny_tokenizer), tiny_tokenizer, sft_dataset(12), tmp_path_factory.mktemp("sft"),
                            settings=SFTSettings(batch_size=6), progress=False)
     batch = next(iter(trainer.get_train_dataloader()))
     return trainer, batch
@@ -53,15 +48,15 @@ def test_completion_loss_equals_sfttrainer_loss(trainer_and_batch):
     assert torch.allclose(ours, theirs, atol=1e-5), (ours.item(), theirs.item())
 
 
-def test_the_collated_labels_are_completion_only(trainer_and_batch, tokenizer):
+def test_the_collated_labels_are_completion_only(trainer_and_batch, tiny_tokenizer):
     """The twin compares like with like only if the trainer really hides the prompt and padding."""
     _, batch = trainer_and_batch
-    assistant = tokenizer.convert_tokens_to_ids("<|assistant|>")
+    assistant = tiny_tokenizer.convert_tokens_to_ids("<|assistant|>")
     for ids, labels, mask in zip(batch["input_ids"], batch["labels"], batch["attention_mask"], strict=True):
         start = ids.tolist().index(assistant) + 1  # the answer starts after the assistant marker
         assert (labels[:start] == -100).all()
         answer = labels[start:][mask[start:].bool()]
-        assert (answer != -100).all() and answer[-1] == tokenizer.eos_token_id  # EOS is trained too
+        assert (answer != -100).all() and answer[-1] == tiny_tokenizer.eos_token_id  # EOS is trained too
         assert (labels[~mask.bool()] == -100).all()
 
 
@@ -121,23 +116,13 @@ def test_world_data_is_conversational_prompt_completion():
 
 
 @pytest.fixture(scope="module")
-def fast_stage(tmp_path_factory, monkeypatch_module):
+def fast_stage(fast_course):
     """The sft stage built in FAST mode into a temporary runs folder (about a minute on 2 cores)."""
-    import tutor
     from tutor.stages import build
 
-    monkeypatch_module.setenv("TUTOR_RUNS", str(tmp_path_factory.mktemp("runs")))
-    course = tutor.setup(FAST=True, quiet=True)
-    build(course, "base")  # the base model ships; building its stage measures it
-    record = build(course, "sft", progress=False)
-    return course, record
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
+    build(fast_course, "base")  # the base model ships; building its stage measures it
+    record = build(fast_course, "sft", progress=False)
+    return fast_course, record
 
 
 def test_sft_teaches_the_base_model_to_answer(fast_stage):
@@ -148,6 +133,12 @@ def test_sft_teaches_the_base_model_to_answer(fast_stage):
     assert sft["follows_instruction_rate"] >= base["follows_instruction_rate"] + 0.3, (base, sft)
     assert sft["eos_rate"] >= 0.9 and sft["eos_rate"] > base["eos_rate"]
     assert sft["losses"][-1] < sft["losses"][0]
+
+
+def test_the_final_loss_is_the_mean_of_the_last_five_logged(fast_stage):
+    _, record = fast_stage
+    losses = record["metrics"]["losses"]
+    assert len(losses) > 5 and record["metrics"]["final_loss"] == pytest.approx(sum(losses[-5:]) / 5)
 
 
 def test_the_stage_saves_what_later_stages_need(fast_stage):
@@ -170,11 +161,11 @@ def test_the_stage_saves_what_later_stages_need(fast_stage):
 # --------------------------------------------------------------------------- notebook helpers
 
 
-def test_loss_mask_view_brackets_only_the_answer(trainer_and_batch, tokenizer):
+def test_loss_mask_view_brackets_only_the_answer(trainer_and_batch, tiny_tokenizer):
     from tutor.sft import loss_mask_view
 
     _, batch = trainer_and_batch
-    view = loss_mask_view(tokenizer, batch["input_ids"][0], batch["labels"][0], batch["attention_mask"][0])
+    view = loss_mask_view(tiny_tokenizer, batch["input_ids"][0], batch["labels"][0], batch["attention_mask"][0])
     prompt, answer = view.split("<|assistant|>", 1)
     assert "[" not in prompt  # no prompt token is counted
     assert answer.startswith("[") and answer.endswith("[<|end|>]")

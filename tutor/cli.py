@@ -124,10 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "pretrain":
             from tutor.core.models import save
-            from tutor.pretrain import PretrainConfig, pretrain
+            from tutor.pretrain import PretrainSettings, pretrain
 
-            cfg = PretrainConfig() if args.steps is None else PretrainConfig(steps=args.steps)
-            result = pretrain(cfg)
+            settings = PretrainSettings() if args.steps is None else PretrainSettings(steps=args.steps)
+            result = pretrain(settings)
             out = save(result.model, result.tokenizer, Path(args.out))
             print(f"Saved to {out} after {result.seconds:.0f} s; final loss {result.losses[-1]:.3f}")
             return 0

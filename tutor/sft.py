@@ -10,18 +10,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import datasets
+import pandas as pd
+import torch.nn.functional as F
+from trl import SFTConfig, SFTTrainer
+
 from tutor.config import check_number, check_whole
 from tutor.core.chat import as_conversational, message_text
+from tutor.core.evaluation import eval_prompts, evaluate_model
+from tutor.core.models import load_causal_lm, load_tokenizer, save
+from tutor.core.trl_setup import TrainedModel, common_args, schedule_args, skip_full_collection
 from tutor.course import TINY
 from tutor.errors import TutorError
+from tutor.stages import model_folder, save_samples
+from tutor.ui.progress import quiet_progress
+from tutor.world import GoldAnnotator, analyse, sft_examples
 
 
 @dataclass(frozen=True)
 class SFTSettings:
     """How the SFT stage trains (`tutor.config`'s convention). Defaults suit the tiny model on a
-    2-core CPU; `for_mode` gives FAST mode's and a real model's."""
+    2-core CPU (how many examples: benchmarks/results/sft.md); `for_mode` gives FAST mode's and a
+    real model's."""
 
-    n_examples: int = 2000  # prompt → ideal answer pairs (the held-out phrasings keep improving to ~2,000)
+    n_examples: int = 2000  # prompt → ideal answer pairs
     epochs: float = 1.0
     learning_rate: float = 2e-3  # tiny models need far more than TRL's 2e-5
     batch_size: int = 16
@@ -68,15 +80,11 @@ def check_sft_rows(rows) -> list[dict]:
 
 def to_dataset(rows):
     """Checked rows as a `datasets.Dataset` (bad rows raise a TutorError naming row and field)."""
-    from datasets import Dataset
-
-    return Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in check_sft_rows(rows)])
+    return datasets.Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in check_sft_rows(rows)])
 
 
 def sft_dataset(n: int = 2000, seed: int = 0, split: str = "train"):
     """The world's prompt → ideal answer pairs as a conversational `datasets.Dataset`."""
-    from tutor.world import sft_examples
-
     return to_dataset([as_conversational(ex["prompt"], completion=ex["completion"]) for ex in sft_examples(n, seed=seed, split=split)])
 
 
@@ -85,8 +93,6 @@ def completion_loss(logits, labels):
 
     Position t predicts token t+1, so logits drop their last step and labels their first.
     """
-    import torch.nn.functional as F
-
     logits = logits[:, :-1, :]
     labels = labels[:, 1:]
     mask = labels != -100
@@ -99,42 +105,20 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
                  callbacks=None, progress: bool = True, **overrides):
     """An SFTTrainer with CPU-safe settings (see tutor.core.trl_setup), completion-only loss and one
     quiet progress bar. `overrides` go to SFTConfig."""
-    import datasets
-    from trl import SFTConfig, SFTTrainer
-
-    from tutor.core.trl_setup import common_args, schedule_args, skip_full_collection
-    from tutor.ui.progress import quiet_progress
-
     s = settings or SFTSettings()
     options = dict(schedule_args(s), completion_only_loss=True)
     options.update(overrides)
     args = SFTConfig(**common_args(output_dir, device, **options))
     datasets.disable_progress_bars()  # tokenising a few thousand rows: a bar would only add noise
     # Random batches, not length-grouped ones (tutor.core.batching): SFT averages the loss over the
-    # tokens of a batch, so batches of short answers would weigh short answers up (measured: the
-    # model's answers got a third shorter). Faithful imitation is worth the padding.
+    # tokens of a batch, so batches of short answers would weigh short answers up and the model's
+    # answers would come out shorter (benchmarks/results/sft.md). Faithful imitation is worth the padding.
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
     return quiet_progress(skip_full_collection(trainer), "SFT", show=progress)
 
 
-@dataclass
-class TrainedSFT:
-    """What `train` returns: the model, its tokenizer and the trainer (its log history)."""
-
-    model: object
-    tokenizer: object
-    trainer: object
-
-    @property
-    def losses(self) -> list[float]:
-        return [h["loss"] for h in self.trainer.state.log_history if "loss" in h]
-
-
-def train(course, settings: SFTSettings | None = None, dataset=None, callbacks=None, progress: bool = True) -> TrainedSFT:
+def train(course, settings: SFTSettings | None = None, dataset=None, callbacks=None, progress: bool = True) -> TrainedModel:
     """Fine-tune the course's base model on prompt → answer pairs (the world's, by default)."""
-    from tutor.core.models import load_causal_lm, load_tokenizer
-    from tutor.stages import model_folder
-
     s = settings or SFTSettings.for_mode(course.fast, course.model)
     base = model_folder(course, "base")
     tokenizer = load_tokenizer(base)
@@ -144,7 +128,7 @@ def train(course, settings: SFTSettings | None = None, dataset=None, callbacks=N
     trainer = make_trainer(model, tokenizer, dataset, course.model_runs / "sft" / "trainer", course.device, s,
                            callbacks=callbacks, progress=progress)
     trainer.train()
-    return TrainedSFT(trainer.model.eval(), tokenizer, trainer)
+    return TrainedModel(trainer.model.eval(), tokenizer, trainer)
 
 
 def build_stage(course, where: Path, settings: SFTSettings | None = None, callbacks=None, progress: bool = True) -> dict:
@@ -152,23 +136,17 @@ def build_stage(course, where: Path, settings: SFTSettings | None = None, callba
 
     callbacks: transformers TrainerCallbacks (e.g. a live loss plot) for notebook 02.
     """
-    from tutor.core.evaluation import eval_prompts, evaluate_model
-    from tutor.core.models import save
-    from tutor.stages import save_samples
-    from tutor.world import GoldAnnotator
-
     s = settings or SFTSettings.for_mode(course.fast, course.model)
     trained = train(course, s, callbacks=callbacks, progress=progress)
     save(trained.model, trained.tokenizer, where / "model")
     result = evaluate_model(trained.model, trained.tokenizer, eval_prompts(course.fast), GoldAnnotator("riley"))
     save_samples(where, result.samples)
-    losses = trained.losses
     return {
         **result.metrics(),
         "n_examples": s.n_examples,
         "steps": trained.trainer.state.global_step,
-        "final_loss": sum(losses[-5:]) / len(losses[-5:]) if losses else None,
-        "losses": losses,
+        "final_loss": trained.final_loss,
+        "losses": trained.losses,
     }
 
 
@@ -192,17 +170,13 @@ def loss_mask_view(tokenizer, input_ids, labels, attention_mask=None) -> str:
 def persona_ranking(prompt: str, texts: list[str]):
     """Several answers to one prompt, as the analyser reads them and as each persona ranks them
     (rank 1 = that persona's favourite), as a pandas DataFrame."""
-    import pandas as pd
-
-    from tutor.world import GoldAnnotator, analyse
-
     riley, quinn = GoldAnnotator("riley"), GoldAnnotator("quinn")
     rows = []
     for i, text in enumerate(texts):
-        p = analyse(text, prompt)
+        profile = analyse(text, prompt)
         rows.append({
-            "answer": i, "words": p.words, "politeness": round(p.politeness, 2), "audience": round(p.audience, 2),
-            "correct facts": p.facts, "riley score": round(riley.score(prompt, text), 2),
+            "answer": i, "words": profile.words, "politeness": round(profile.politeness, 2),
+            "audience": round(profile.audience, 2), "correct facts": profile.facts, "riley score": round(riley.score(prompt, text), 2),
             "quinn score": round(quinn.score(prompt, text), 2),
         })
     table = pd.DataFrame(rows).set_index("answer")

@@ -2,11 +2,12 @@
 
 TRL 1.16 configs default to bf16=True (which fails or crawls on a CPU), gradient checkpointing on
 (pointless for a 1 M-parameter model) and learning rates for billion-parameter models. On a GPU we
-keep bf16 where the card supports it.
+keep bf16 where the card supports it. `TrainedModel` is what a finished run hands back.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -76,3 +77,23 @@ def skip_full_collection(trainer):
 
     accelerator.free_memory = without_collecting
     return trainer
+
+
+@dataclass
+class TrainedModel:
+    """What a finished TRL training run hands back: the model, its tokenizer and the trainer."""
+
+    model: object
+    tokenizer: object
+    trainer: object
+
+    @property
+    def losses(self) -> list[float]:
+        """The training loss at every logged step (the trainer's `state.log_history`)."""
+        return [h["loss"] for h in self.trainer.state.log_history if "loss" in h]
+
+    @property
+    def final_loss(self) -> float | None:
+        """The mean of the last five logged losses: one step's loss is noisy."""
+        losses = self.losses
+        return sum(losses[-5:]) / len(losses[-5:]) if losses else None

@@ -1,0 +1,45 @@
+"""RewardSettings: how the reward stage trains and is graded (`tutor.config`'s convention)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tutor.config import check_number, check_whole
+from tutor.course import TINY
+from tutor.world import get_persona
+
+
+@dataclass(frozen=True)
+class RewardSettings:
+    """How the reward stage trains and is graded (`tutor.config`'s convention). Defaults suit the
+    tiny model on a 2-core CPU (why each one: benchmarks/results/reward.md); `for_mode` gives FAST
+    mode's and a real model's."""
+
+    n_pairs: int = 1000  # labelled training pairs (when the learner's own labels are not used)
+    epochs: float = 1.0  # more epochs over the same noisy labels did not help
+    learning_rate: float = 1e-3  # tiny models need far more than TRL's 1e-4
+    batch_size: int = 8  # more, smaller steps
+    warmup_steps: int = 10
+    max_length: int = 512  # TRL drops longer pairs; every answer of the world fits
+    n_eval_pairs: int = 1000  # held-out pairs: the accuracy's standard error is ≈ 1.4 points
+    persona: str = "riley"
+    label_temperature: float | None = None  # annotator noise; None keeps the persona's own (T=1)
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("n_pairs", "batch_size", "max_length", "n_eval_pairs"):
+            check_whole(self, name)
+        check_whole(self, "warmup_steps", minimum=0)
+        check_whole(self, "seed", minimum=0)
+        check_number(self, "epochs", above=0)
+        check_number(self, "learning_rate", above=0)
+        check_number(self, "label_temperature", at_least=0, optional=True)  # 0: noise-free labels
+        get_persona(self.persona)
+
+    @classmethod
+    def for_mode(cls, fast: bool, model: str = TINY, **changes) -> RewardSettings:
+        """FAST mode: 160 pairs, graded on 200. A real pretrained model: the usual small rate."""
+        base = {"n_pairs": 160, "n_eval_pairs": 200} if fast else {}
+        if model != TINY:
+            base.update(learning_rate=1e-5, batch_size=8)
+        return cls(**{**base, **changes})
