@@ -367,7 +367,8 @@ def test_peak_and_fall_names_reward_hacking_only_when_gold_falls_as_the_proxy_ri
 def test_a_run_trained_in_a_notebook_is_saved_as_the_stage_that_07_reuses(course, sft_dir, monkeypatch):
     """Notebook 05 trains and evaluates PPO itself, then `save_stage` writes the same record as
     `build_stage`; notebook 07's comparison then reads that run instead of training PPO again."""
-    from tutor import compare, stages
+    from tutor import stages
+    from tutor.labs.comparison import runs
     from tutor.ppo import build_stage, load_models, make_trainer, save_stage
 
     models = load_models(course)  # builds the FAST reward stage
@@ -386,8 +387,8 @@ def test_a_run_trained_in_a_notebook_is_saved_as_the_stage_that_07_reuses(course
     other.mkdir()
     built = build_stage(course, other, config=config)
     assert set(built) == set(saved["metrics"])  # one record format, however the stage was made
-    monkeypatch.setattr(compare.subprocess, "run", lambda *a, **kw: pytest.fail("the saved stage should be reused"))
-    assert compare.runs_for(course, "ppo", [0], quiet=True)[0]["metrics"] == saved["metrics"]
+    monkeypatch.setattr(runs.subprocess, "run", lambda *a, **kw: pytest.fail("the saved stage should be reused"))
+    assert runs.runs_for(course, "ppo", [0], quiet=True)[0]["metrics"] == saved["metrics"]
 
 
 def test_save_stage_refuses_a_result_without_the_sft_comparison(course, sft_dir):

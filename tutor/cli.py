@@ -43,7 +43,7 @@ def ppo_vs_dpo_table(summary: dict) -> str | None:
                             ("seconds", "training time (s)", "{:.0f}")):
         cells = [summary[m].get(key) for m in ("ppo", "dpo")]
         rows.append((label, *(fmt.format(c) if isinstance(c, int | float) else "-" for c in cells)))
-    from tutor.compare import dpo_labels, dpo_loop
+    from tutor.labs.comparison import dpo_labels, dpo_loop
 
     rm_labels = summary.get("reward", {}).get("n_train_pairs")
     rows.append(("reward model", "yes (stage 'reward')", "no"))

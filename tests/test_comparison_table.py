@@ -1,0 +1,85 @@
+"""The seed's PPO-vs-DPO table: code counting, seed statistics, the cells."""
+
+import pytest
+
+from tutor import TutorError
+from tutor.labs import comparison
+
+
+def test_code_lines_skips_blanks_comments_and_docstrings(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(
+        '"""Module docstring\nover two lines."""\n\n'
+        "import os  # a comment\n"
+        "# a whole-line comment\n"
+        "def f(x):\n"
+        '    """Doc."""\n'
+        "    y = (x +\n"
+        "         1)\n"
+        "    return y\n"
+    )
+    assert comparison.code_lines(path) == 5  # import, def, two lines of y = ..., return
+
+
+def test_implementation_lines_counts_our_dpo_module_and_trl():
+    lines = comparison.implementation_lines()
+    assert lines["dpo"]["ours"] > 50
+    assert lines["dpo"]["library"] > lines["dpo"]["ours"]
+
+
+def _record(method, seed, win, kl, seconds, rss=None):
+    return {"method": method, "seed": seed, "seconds": seconds, "peak_rss_mb": rss,
+            "metrics": {"gold_win_rate_vs_sft": win, "kl": kl, "episodes": 960,
+                        "parameters": {"policy": 10, "reference": 10, "reward": 10, "value": 10}}}
+
+
+def test_summarise_gives_mean_and_sample_spread():
+    s = comparison.summarise([_record("dpo", i, w, 1.0, 10.0 + i, 500) for i, w in enumerate([0.6, 0.7, 0.8])])
+    assert s["win"] == pytest.approx(0.7) and s["win_sd"] == pytest.approx(0.1)
+    assert s["win_range"] == (0.6, 0.8) and s["seconds"] == pytest.approx(11.0) and s["peak_rss_mb"] == 500
+    with pytest.raises(TutorError):
+        comparison.summarise([])
+
+
+def test_describe_run_is_one_line_with_win_rate_kl_and_time():
+    line = comparison.describe_run(_record("ppo", 0, 0.5, 2.414, 5.4))
+    assert line == "PPO seed 0: win-rate over SFT 50%, KL 2.41, 5 s"
+
+
+def test_comparison_table_fills_every_row_for_both_methods():
+    dpo = [_record("dpo", i, 0.7 + 0.01 * i, 2.0, 30.0, 600) for i in range(3)]
+    ppo = [_record("ppo", i, 0.6 + 0.05 * i, 4.0, 90.0, 900) for i in range(3)]
+    reward = {"seconds": 20.0, "metrics": {"accuracy": 0.8}}
+    table = comparison.comparison_table(ppo, dpo, reward)
+    assert list(table.columns) == ["PPO (RLHF)", "DPO"]
+    for row in ("reward model", "RL loop", "stability (win-rate across seeds)", "compute cost (wall time)",
+                "implementation (lines of code)", "models in memory", "gold win-rate over SFT", "KL to SFT (nats per answer)"):
+        assert row in table.index and all(isinstance(v, str) and v for v in table.loc[row])
+    assert "65% ± 5% over 3 seeds" in table.loc["stability (win-rate across seeds)", "PPO (RLHF)"]
+    assert "900 MB" in table.loc["peak memory (training process)", "PPO (RLHF)"]
+    assert "4:" in table.loc["models in memory", "PPO (RLHF)"] and "2:" in table.loc["models in memory", "DPO"]
+    only_dpo = comparison.comparison_table(None, dpo)
+    assert list(only_dpo.columns) == ["DPO"]
+
+
+def test_the_table_counts_the_annotator_labels_each_method_used():
+    dpo = [_record("dpo", 0, 0.8, 5.0, 100.0)]
+    dpo[0]["metrics"].update(rounds=[{"labels": 2400}] * 3, annotator_labels=7200)
+    table = comparison.comparison_table([_record("ppo", 0, 0.7, 3.0, 40.0)], dpo, {"seconds": 20.0, "metrics": {"n_train_pairs": 1000}})
+    assert table.loc["annotator labels used", "PPO (RLHF)"].startswith("1000 ")
+    assert table.loc["annotator labels used", "DPO"].startswith("7200 ")
+    assert "3 rounds" in table.loc["RL loop", "DPO"]
+
+
+def test_ranked_on_policy_rounds_record_every_comparison_asked(tmp_path, monkeypatch):
+    """k answers ranked by all their pairwise labels cost k·(k−1)/2 labels per training pair."""
+    import tutor
+    from tutor import dpo
+
+    monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
+    course = tutor.setup(FAST=True, quiet=True)
+    settings = dpo.DPOSettings.for_mode(True, n_pairs=8, rounds=2, epochs=0.25, answers_per_prompt=3, use_learner_labels=False)
+    from tutor.core.models import TINY_DIR
+
+    run = dpo.train(course, settings, start=TINY_DIR, progress=False)
+    assert [r["labels"] for r in run.rounds] == [r["pairs"] * 3 for r in run.rounds]
