@@ -1,6 +1,6 @@
 """Benchmark PPO and write benchmarks/results/ppo.json.
 
-- the `ppo` stage at its default config: training time, episodes/s and tokens/s, gold win-rate over
+- the `ppo` stage at its default settings: training time, episodes/s and tokens/s, gold win-rate over
   the SFT model and mean per-sequence KL on held-out prompts, peak RSS;
 - notebook 05 executed top to bottom in FAST and in full mode: wall time and the kernel's peak RSS
   (targets: FAST ≤ 30 s, full ≤ 120 s, ≤ 1.5 GB), with the SFT and reward stages already built, as
@@ -64,7 +64,7 @@ def stage_benchmark(fast: bool) -> dict:
         "gold": round(m["gold"], 3),
         "eos_rate": m["eos_rate"],
         "profile": m["profile"],
-        "config": m["config"],
+        "settings": m["settings"],
         "peak_rss_gb_so_far": round(peak_rss_gb(), 3),
     }
 

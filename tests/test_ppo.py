@@ -1,4 +1,4 @@
-"""PPO on the tiny model: masking, log-probs, reward plumbing, bad input, determinism, learning.
+"""PPOTrainer on the tiny model: masking, log-probs, reward plumbing, bad input, determinism, learning.
 
 The models come from a FAST-mode SFT stage built once for this module in a temporary runs folder.
 """
@@ -9,15 +9,9 @@ import pytest
 import torch
 
 from tutor import TutorError
-from tutor.course import Course
-from tutor.ppo import (
-    AdaptiveKLController,
-    PPOSettings,
-    PPOTrainer,
-    ValueModel,
-    position_ids,
-    truncate_after_eos,
-)
+from tutor.ppo import PPOSettings, PPOTrainer, ValueModel
+from tutor.ppo.math import token_logprobs
+from tutor.ppo.rollout import detokenize, position_ids, response_logits, truncate_after_eos
 from tutor.world import GoldAnnotator, prompts_for
 
 TRAIN = [p.text for p in prompts_for("train")]
@@ -25,15 +19,10 @@ SMALL = dict(steps=2, batch_size=8, mini_batch_size=4, ppo_epochs=2, max_new_tok
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    return Course(fast=True, model="tiny", runs=tmp_path_factory.mktemp("runs"), device="cpu")
-
-
-@pytest.fixture(scope="module")
-def sft_dir(course):
+def sft_dir(fast_course):
     from tutor import stages
 
-    return stages.ensure(course, "sft", quiet=True)
+    return stages.ensure(fast_course, "sft", quiet=True)
 
 
 @pytest.fixture(scope="module")
@@ -67,33 +56,21 @@ def gold_reward(prompts, responses):
 
 
 def trainer_for(sft_dir, tokenizer, reward=gold_reward, **overrides):
-    cfg = PPOSettings(**{**SMALL, **overrides})
-    return PPOTrainer(load_lm(sft_dir), load_lm(sft_dir), tokenizer, reward, cfg, gold=GoldAnnotator("riley"), prompts=TRAIN)
+    settings = PPOSettings(**{**SMALL, **overrides})
+    return PPOTrainer(load_lm(sft_dir), load_lm(sft_dir), tokenizer, reward, settings, gold=GoldAnnotator("riley"),
+                      prompts=TRAIN)
 
 
 # ---------------------------------------------------------------- masking and log-probs
 
 
-def test_truncate_after_eos_keeps_the_first_eos_and_pads_the_rest():
-    eos, pad = 1, 0
-    response = torch.tensor([[5, 6, 1, 7, 1], [5, 6, 7, 8, 9], [1, 5, 5, 5, 5]])
-    ids, mask, ended = truncate_after_eos(response, eos, pad)
-    assert ids.tolist() == [[5, 6, 1, 0, 0], [5, 6, 7, 8, 9], [1, 0, 0, 0, 0]]
-    assert mask.int().tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]]
-    assert ended.tolist() == [True, False, True]
-
-
-def test_position_ids_ignore_left_padding():
-    mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
-    assert position_ids(mask).tolist() == [[0, 0, 0, 1, 2], [0, 1, 2, 3, 4]]
-
-
 def test_rollout_masks_everything_after_the_first_eos(sft_dir, tokenizer):
     trainer = trainer_for(sft_dir, tokenizer, max_new_tokens=64)
     torch.manual_seed(0)
-    ro = trainer.rollout(TRAIN[:12])
+    rollout = trainer.rollout(TRAIN[:12])
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
-    for ids, mask, ended in zip(ro.response_ids.tolist(), ro.mask.tolist(), ro.ended.tolist(), strict=True):
+    rows = zip(rollout.response_ids.tolist(), rollout.response_mask.tolist(), rollout.ended.tolist(), strict=True)
+    for ids, mask, ended in rows:
         n = int(sum(mask))
         assert mask == [1.0] * n + [0.0] * (len(mask) - n)  # a prefix
         if ended:
@@ -102,9 +79,9 @@ def test_rollout_masks_everything_after_the_first_eos(sft_dir, tokenizer):
             assert n == len(ids) and eos not in ids
         assert all(t == pad for t in ids[n:])
     # Nothing is charged, and no score is paid, after the answer ended.
-    assert (ro.rewards[ro.mask == 0] == 0).all()
-    assert (ro.advantages[ro.mask == 0] == 0).all()
-    assert ro.ended.any(), "the SFT model should end most answers with EOS"
+    assert (rollout.rewards[rollout.response_mask == 0] == 0).all()
+    assert (rollout.advantages[rollout.response_mask == 0] == 0).all()
+    assert rollout.ended.any(), "the SFT model should end most answers with EOS"
 
 
 def test_logprobs_match_the_sampler_at_the_sampling_temperature(sft_dir, tokenizer):
@@ -112,7 +89,6 @@ def test_logprobs_match_the_sampler_at_the_sampling_temperature(sft_dir, tokeniz
     from transformers import GenerationConfig
 
     from tutor.core.chat import encode_prompts
-    from tutor.ppo_math import token_logprobs
 
     trainer = trainer_for(sft_dir, tokenizer, temperature=0.7)
     model = trainer.unwrapped_policy
@@ -127,7 +103,7 @@ def test_logprobs_match_the_sampler_at_the_sampling_temperature(sft_dir, tokeniz
     sampler = torch.log_softmax(torch.stack(out.scores, 1), -1)  # scores = logits / T (top_k=0)
     sampler = sampler.gather(-1, response.unsqueeze(-1)).squeeze(-1)
     with torch.no_grad():
-        logits = trainer.response_logits(model, enc["input_ids"], enc["attention_mask"], response, mask.float())
+        logits = response_logits(model, enc["input_ids"], enc["attention_mask"], response, mask.float())
     ours = token_logprobs(logits, response, 0.7)
     assert torch.allclose(ours[mask], sampler[mask], atol=1e-4)
     assert not torch.allclose(token_logprobs(logits, response, 1.0)[mask], sampler[mask], atol=1e-2)
@@ -136,9 +112,9 @@ def test_logprobs_match_the_sampler_at_the_sampling_temperature(sft_dir, tokeniz
 def test_at_the_start_policy_equals_reference_so_kl_is_zero(sft_dir, tokenizer):
     trainer = trainer_for(sft_dir, tokenizer)
     torch.manual_seed(1)
-    ro = trainer.rollout(TRAIN[:8])
-    assert torch.allclose(ro.logps, ro.ref_logps, atol=1e-5)
-    assert float(ro.kl.abs().max()) < 1e-5
+    rollout = trainer.rollout(TRAIN[:8])
+    assert torch.allclose(rollout.logps, rollout.ref_logps, atol=1e-5)
+    assert float(rollout.kl.abs().max()) < 1e-5
 
 
 # ---------------------------------------------------------------- the reward source
@@ -151,16 +127,16 @@ def test_reward_model_on_token_ids_matches_score_texts(sft_dir, tokenizer, rewar
     # Room for whole answers: only answers that ended with EOS are compared.
     trainer = trainer_for(sft_dir, tokenizer, reward=reward_model, normalize_reward=False, max_new_tokens=128)
     torch.manual_seed(2)
-    ro = trainer.rollout(TRAIN[:16])
-    by_text = torch.tensor(score_texts(reward_model, tokenizer, ro.prompts, ro.texts))
+    rollout = trainer.rollout(TRAIN[:16])
+    by_text = torch.tensor(score_texts(reward_model, tokenizer, rollout.prompts, rollout.texts))
     same = []
-    for i in range(len(ro.texts)):
-        ids = ro.response_ids[i, : int(ro.mask[i].sum())].tolist()
-        canonical = tokenizer(ro.texts[i], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-        if ro.ended[i] and ids == canonical:
+    for i in range(len(rollout.texts)):
+        ids = rollout.response_ids[i, : int(rollout.response_mask[i].sum())].tolist()
+        canonical = tokenizer(rollout.texts[i], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        if rollout.ended[i] and ids == canonical:
             same.append(i)
     assert len(same) >= 8, "most sampled answers should round-trip through the tokenizer"
-    assert torch.allclose(ro.raw_scores[same], by_text[same], atol=1e-4)
+    assert torch.allclose(rollout.raw_scores[same], by_text[same], atol=1e-4)
 
 
 def test_value_model_from_the_reward_model_predicts_the_normalised_score(sft_dir, tokenizer, reward_model):
@@ -169,33 +145,33 @@ def test_value_model_from_the_reward_model_predicts_the_normalised_score(sft_dir
     trainer = trainer_for(sft_dir, tokenizer, reward=reward_model, value_init="reward")
     assert trainer.value_init == "reward"
     torch.manual_seed(3)
-    ro = trainer.rollout(TRAIN[:8])
+    rollout = trainer.rollout(TRAIN[:8])
     value_model = ValueModel.from_reward_model(reward_model, trainer.reward_mean, trainer.reward_std)
-    input_ids = torch.cat([ro.query_ids, ro.response_ids], 1)
-    attention = torch.cat([ro.query_mask, ro.mask.long()], 1)
+    input_ids = torch.cat([rollout.query_ids, rollout.response_ids], 1)
+    attention = torch.cat([rollout.query_mask, rollout.response_mask.long()], 1)
     with torch.no_grad():
         values = value_model(input_ids, attention, position_ids(attention))
-    last = ro.query_ids.shape[1] + ro.mask.sum(1).long() - 1
-    expected = (ro.raw_scores - trainer.reward_mean) / trainer.reward_std
+    last = rollout.query_ids.shape[1] + rollout.response_mask.sum(1).long() - 1
+    expected = (rollout.raw_scores - trainer.reward_mean) / trainer.reward_std
     assert torch.allclose(values[torch.arange(8), last], expected, atol=1e-4)
     # ... and the rollout's values are that critic's reading one position before each token.
-    assert torch.allclose(ro.values, values[:, ro.query_ids.shape[1] - 1 : -1], atol=1e-5)
+    assert torch.allclose(rollout.values, values[:, rollout.query_ids.shape[1] - 1 : -1], atol=1e-5)
 
 
 def test_value_model_from_sft_starts_at_zero(sft_dir, tokenizer):
     trainer = trainer_for(sft_dir, tokenizer)
     assert trainer.value_init == "sft"
     torch.manual_seed(3)
-    ro = trainer.rollout(TRAIN[:4])
-    assert float(ro.values.abs().max()) == 0.0
+    rollout = trainer.rollout(TRAIN[:4])
+    assert float(rollout.values.abs().max()) == 0.0
 
 
 def test_reward_normalisation_uses_sft_samples(sft_dir, tokenizer):
     trainer = trainer_for(sft_dir, tokenizer, calibration_samples=24)
-    prompts = trainer._calibration_prompts()
-    torch.manual_seed(trainer.config.seed + 7919)
-    _, _, r, m, _ = trainer.generate(trainer.ref_policy, prompts)
-    raw = torch.tensor(gold_reward(prompts, trainer.detokenize(r, m)))
+    prompts = trainer.calibration_prompts()
+    torch.manual_seed(trainer.settings.seed + 7919)
+    answers = trainer.sample(trainer.ref_policy, prompts)
+    raw = torch.tensor(gold_reward(prompts, detokenize(tokenizer, answers.response_ids, answers.response_mask)))
     assert trainer.reward_mean == pytest.approx(float(raw.mean()), abs=1e-5)
     assert trainer.reward_std == pytest.approx(float(raw.std()), abs=1e-5)
 
@@ -275,18 +251,6 @@ def test_diverged_weights_stop_training_with_a_clear_error(sft_dir, tokenizer):
 # ---------------------------------------------------------------- controller, determinism, learning
 
 
-def test_adaptive_kl_controller_moves_beta_towards_the_target():
-    ctl = AdaptiveKLController(0.1, target=2.0, horizon=100)
-    ctl.update(kl=10.0, n_episodes=10)  # far above target: the error is clipped at +20 %
-    assert ctl.value == pytest.approx(0.1 * (1 + 0.2 * 10 / 100))
-    ctl = AdaptiveKLController(0.1, target=2.0, horizon=100)
-    ctl.update(kl=1.0, n_episodes=10)
-    assert ctl.value == pytest.approx(0.1 * (1 - 0.2 * 10 / 100))
-    fixed = AdaptiveKLController(0.1, target=None, horizon=100)
-    fixed.update(kl=50.0, n_episodes=10)
-    assert fixed.value == 0.1
-
-
 def test_same_seed_same_run(sft_dir, tokenizer):
     runs = []
     for _ in range(2):
@@ -312,14 +276,14 @@ def test_metrics_use_trl_names(sft_dir, tokenizer):
     assert metrics["val/ratio"] == pytest.approx(1.0, abs=0.2)
 
 
-def test_ppo_raises_the_gold_score_over_the_sft_model(course, sft_dir, tokenizer):
+def test_ppo_raises_the_gold_score_over_the_sft_model(fast_course, sft_dir, tokenizer):
     """A short run against the gold annotator's own score beats the SFT model on held-out prompts."""
     from tutor import stages
 
     trainer = trainer_for(sft_dir, tokenizer, steps=10, batch_size=16, mini_batch_size=8, ppo_epochs=2,
                           max_new_tokens=96, calibration_samples=16, beta=0.05)
     history = trainer.train(progress=False)
-    baseline = stages.load_samples(course, "sft")
+    baseline = stages.load_samples(fast_course, "sft")
     result = trainer.evaluate(baseline=baseline)
     sft_gold = sum(GoldAnnotator("riley").scores(baseline.prompts, baseline.texts)) / len(baseline.texts)
     assert result.gold > sft_gold + 0.2
@@ -340,59 +304,9 @@ def test_anneal_lr_decays_the_learning_rate_linearly_over_the_steps(sft_dir, tok
     trainer = trainer_for(sft_dir, tokenizer, steps=4, batch_size=4, mini_batch_size=4, ppo_epochs=1,
                           max_new_tokens=16, anneal_lr=True)
     seen = []
-    trainer.train(callback=lambda step, m: seen.append(trainer.optimizer.param_groups[0]["lr"]), progress=False)
-    lr = trainer.config.learning_rate
+    trainer.train(callbacks=[lambda step, m: seen.append(trainer.optimizer.param_groups[0]["lr"])], progress=False)
+    lr = trainer.settings.learning_rate
     assert seen == pytest.approx([lr, 0.75 * lr, 0.5 * lr, 0.25 * lr])
     fixed = trainer_for(sft_dir, tokenizer, steps=2, batch_size=4, mini_batch_size=4, ppo_epochs=1, max_new_tokens=16)
     fixed.train(progress=False)
     assert fixed.optimizer.param_groups[0]["lr"] == lr
-
-
-def test_peak_and_fall_names_reward_hacking_only_when_gold_falls_as_the_proxy_rises():
-    from tutor.ppo_lab import peak_and_fall
-
-    def run(gold, proxy):
-        return [{"gold/score": g, "objective/scores": p} for g, p in zip(gold, proxy, strict=True)]
-
-    hacked = peak_and_fall(run([0, 1, 2, 3, 2, 1, 0, -1], [0, 1, 2, 3, 4, 5, 6, 7]), k=1)
-    assert hacked["hacked"] and hacked["peak"] == 3
-    assert not peak_and_fall(run([0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]), k=1)["hacked"]  # gold never falls
-    assert not peak_and_fall(run([0, 3, 1, 0], [0, 3, 2, 1]), k=1)["hacked"]  # both fall: not the proxy's fault
-    smooth = peak_and_fall(run([0, 3, 0, 3], [0, 0, 0, 0]), k=2)
-    assert smooth["gold"] == [0, 1.5, 1.5, 1.5]
-    with pytest.raises(TutorError, match="at least one step"):
-        peak_and_fall([])
-
-
-def test_a_run_trained_in_a_notebook_is_saved_as_the_stage_that_07_reuses(course, sft_dir, monkeypatch):
-    """Notebook 05 trains and evaluates PPO itself, then `save_stage` writes the same record as
-    `build_stage`; notebook 07's comparison then reads that run instead of training PPO again."""
-    from tutor import stages
-    from tutor.labs.comparison import runs
-    from tutor.ppo import build_stage, load_models, make_trainer, save_stage
-
-    models = load_models(course)  # builds the FAST reward stage
-    config = PPOSettings.for_mode(True, steps=2)
-    trainer = make_trainer(models, config)
-    history = trainer.train(progress=False)
-    result = trainer.evaluate(baseline=stages.load_samples(course, "sft"))
-    where = save_stage(course, trainer, models, history, result)
-    assert result.samples is not None  # the notebook keeps using its own result
-    saved = stages.read_metrics(course, "ppo")
-    assert saved["fast"] and saved["seconds"] >= trainer.train_seconds
-    assert saved["metrics"]["gold_win_rate_vs_sft"] == result.gold_win_rate_vs_sft
-    assert stages.load_samples(course, "ppo").texts == result.samples.texts
-    assert (where / "model").exists()
-    other = course.model_runs / "ppo-built"
-    other.mkdir()
-    built = build_stage(course, other, config=config)
-    assert set(built) == set(saved["metrics"])  # one record format, however the stage was made
-    monkeypatch.setattr(runs.subprocess, "run", lambda *a, **kw: pytest.fail("the saved stage should be reused"))
-    assert runs.runs_for(course, "ppo", [0], quiet=True)[0]["metrics"] == saved["metrics"]
-
-
-def test_save_stage_refuses_a_result_without_the_sft_comparison(course, sft_dir):
-    from tutor.ppo import save_stage
-
-    with pytest.raises(TutorError, match="evaluate"):
-        save_stage(course, None, None, [], {"gold": 1.0})

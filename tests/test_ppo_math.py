@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tutor import TutorError
-from tutor.ppo_math import (
+from tutor.ppo.math import (
     gae,
     kl_estimate,
     masked_mean,

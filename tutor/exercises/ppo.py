@@ -1,7 +1,8 @@
 """Notebook 05 exercises: the per-token KL penalty, GAE and PPO's clipped surrogate loss.
 
-Each reference is the function `tutor.ppo` trains with; each mistake is one learners (and RLHF code
-bases) really make. Inputs have padded rows, so forgetting the mask is caught.
+Each reference is the function `tutor.ppo.trainer` trains with (from `tutor.ppo.math`); each mistake
+is one learners (and RLHF code bases) really make. Inputs have padded rows, so forgetting the mask is
+caught.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from tutor.exercises import Exercise, register
-from tutor.ppo_math import gae, kl_estimate, masked_mean, per_token_rewards, policy_loss
+from tutor.ppo.math import gae, kl_estimate, masked_mean, per_token_rewards, policy_loss
 
 
 def _mask(gen, B: int, T: int) -> torch.Tensor:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
 
+
 def gao_figure(trajectories: Mapping[str, Mapping[str, Sequence[float]]], bon, title: str = ""):
     """Gold (solid) and proxy (dashed) against √KL: PPO runs as paths, best-of-n as markers."""
     import plotly.graph_objects as go
@@ -33,7 +34,7 @@ def token_table(trainer, rollout, i: int = 0):
     """One answer of a rollout, token by token: every term of PPO's per-token bookkeeping."""
     import pandas as pd
 
-    n = int(rollout.mask[i].sum())
+    n = int(rollout.response_mask[i].sum())
     ids = rollout.response_ids[i, :n].tolist()
     last = n - 1
     beta = trainer.kl_ctl.value

@@ -153,7 +153,7 @@ def train_run(course, method: str, seed: int, persona: str, folder: Path) -> dic
 
         if persona != "riley":
             raise TutorError("PPO is compared for Riley only: its reward model learned Riley's labels.")
-        metrics = build_stage(course, folder, config=PPOSettings.for_mode(course.fast, seed=seed))
+        metrics = build_stage(course, folder, settings=PPOSettings.for_mode(course.fast, seed=seed))
     seconds = time.perf_counter() - start
     return {
         "method": method,

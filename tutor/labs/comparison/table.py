@@ -16,8 +16,7 @@ from tutor.errors import TutorError
 # input checks or settings). The last entries are the single modules they are being split from:
 # only files that exist are counted, so the list holds before and after the split lands.
 IMPLEMENTATION_FILES = {
-    "ppo": ("ppo/trainer.py", "ppo/rollout.py", "ppo/math.py", "ppo/value.py", "ppo/kl_controller.py",
-            "ppo.py", "ppo_math.py"),
+    "ppo": ("ppo/trainer.py", "ppo/rollout.py", "ppo/math.py", "ppo/value.py", "ppo/kl_controller.py"),
     "dpo": ("dpo/loss.py", "dpo/rounds.py", "dpo/pairs.py", "dpo/trl_trainer.py", "dpo/stage.py",
             "dpo.py"),
 }

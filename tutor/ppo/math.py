@@ -2,9 +2,9 @@
 
 Shapes: a batch of B answers, T response tokens each. `mask` is 1 on real response tokens (up to
 and including the first EOS) and 0 on the padding after it, so every sum and mean here ignores
-what the model never said. `tutor.ppo` strings these together into a training loop; the exercises
-in notebook 05 ask the learner to write three of them (the per-token KL penalty, GAE and the clipped
-surrogate loss) and check them against these.
+what the model never said. `tutor.ppo.trainer` strings these together into a training loop; the
+exercises in notebook 05 ask the learner to write three of them (the per-token KL penalty, GAE and
+the clipped surrogate loss) and check them against these.
 """
 
 from __future__ import annotations
@@ -15,10 +15,6 @@ import torch.nn.functional as F
 from tutor.errors import TutorError
 
 KL_ESTIMATORS = ("k1", "k2", "k3")
-
-
-def masked_sum(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
-    return (x * mask).sum() if dim is None else (x * mask).sum(dim)
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from tutor.errors import TutorError
+from tutor.ppo.rollout import detokenize
 
 
 def best_of_n_kl(n: int) -> float:
@@ -39,13 +40,13 @@ def expected_best_of_n(proxy: Sequence[float], gold: Sequence[float], n: int) ->
         raise TutorError(f"best-of-{n} needs a pool of at least {n} answers, got {N}.")
     order = sorted(range(N), key=lambda i: proxy[i])
     total = math.comb(N, n)
-    ep = eg = 0.0
+    expected_proxy = expected_gold = 0.0
     for rank, i in enumerate(order):
         if rank >= n - 1:
-            w = math.comb(rank, n - 1) / total
-            ep += w * proxy[i]
-            eg += w * gold[i]
-    return ep, eg
+            weight = math.comb(rank, n - 1) / total
+            expected_proxy += weight * proxy[i]
+            expected_gold += weight * gold[i]
+    return expected_proxy, expected_gold
 
 
 @dataclass
@@ -91,9 +92,9 @@ def best_of_n(trainer, prompts: Sequence[str], pool: int = 64, ns: Sequence[int]
     batch = max(1, 64 // pool) if pool < 64 else 1
     for start in range(0, len(prompts), batch):
         group = [p for p in prompts[start : start + batch] for _ in range(pool)]
-        q, qm, r, m, ended = trainer.generate(trainer.ref_policy, group)
-        texts = trainer.detokenize(r, m)
-        scores = trainer.normalised_scores(trainer.raw_reward(group, texts, q, qm, r, m), ended)
+        answers = trainer.sample(trainer.ref_policy, group)
+        texts = detokenize(trainer.tokenizer, answers.response_ids, answers.response_mask)
+        scores = trainer.normalised_scores(trainer.reward_scores(group, texts, answers), answers.ended)
         gold = trainer.gold.scores(group, texts)
         for j in range(len(group) // pool):
             proxy_all.append(scores[j * pool : (j + 1) * pool].tolist())
@@ -107,9 +108,9 @@ def best_of_n(trainer, prompts: Sequence[str], pool: int = 64, ns: Sequence[int]
         out.n.append(n)
         out.kl.append(best_of_n_kl(n))
         out.proxy.append(sum(p for p, _ in picks) / len(picks))
-        g = sum(g for _, g in picks) / len(picks)
-        out.gold_raw.append(g)
-        out.gold.append((g - mean) / std)
+        mean_gold = sum(g for _, g in picks) / len(picks)
+        out.gold_raw.append(mean_gold)
+        out.gold.append((mean_gold - mean) / std)
     return out
 
 

@@ -1,0 +1,30 @@
+"""The plumbing that lets the same PPO code run under `accelerate launch --num_processes N`: each
+process samples its own prompts with its own seeds, and every reported number is averaged over the
+processes. With one process every function here is the identity."""
+
+from __future__ import annotations
+
+import torch
+
+
+def step_seed(seed: int, step: int, accelerator) -> int:
+    """The torch seed of one PPO step on this process: different per step and per process."""
+    return seed * 100_003 + step * accelerator.num_processes + accelerator.process_index
+
+
+def rank_seed(seed: int, accelerator) -> int:
+    """`seed` moved to this process, so that each one draws its own prompts."""
+    return seed + accelerator.process_index
+
+
+def gather(accelerator, x: torch.Tensor) -> torch.Tensor:
+    """`x` from every process, concatenated (the calibration scores of all processes' samples)."""
+    return accelerator.gather(x) if accelerator.num_processes > 1 else x
+
+
+def mean_across_processes(accelerator, x: float) -> float:
+    """The mean of one number over the processes (what a logged metric reports)."""
+    if accelerator.num_processes == 1:
+        return float(x)
+    t = torch.tensor([float(x)], device=accelerator.device)
+    return float(accelerator.reduce(t, "mean"))
