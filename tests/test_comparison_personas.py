@@ -33,8 +33,8 @@ def test_persona_runs_rank_one_set_of_answers_twice_and_train_a_model_on_each(tm
     monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
     course = tutor.setup(FAST=True, quiet=True)
     sampled = []
-    real = dpo.sample_answers
-    monkeypatch.setattr(dpo, "sample_answers", lambda *a, **kw: sampled.append(1) or real(*a, **kw))
+    real = dpo.pairs.sample_answers
+    monkeypatch.setattr(dpo.pairs, "sample_answers", lambda *a, **kw: sampled.append(1) or real(*a, **kw))
     runs = comparison.persona_runs(course, ("riley", "quinn"), quiet=True)
     assert sampled == [1]  # one set of answers for both people
     assert len(runs["riley"]["choices"]) == len(runs["quinn"]["choices"]) == dpo.DPOSettings.for_mode(True).n_pairs

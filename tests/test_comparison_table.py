@@ -69,17 +69,3 @@ def test_the_table_counts_the_annotator_labels_each_method_used():
     assert table.loc["annotator labels used", "PPO (RLHF)"].startswith("1000 ")
     assert table.loc["annotator labels used", "DPO"].startswith("7200 ")
     assert "3 rounds" in table.loc["RL loop", "DPO"]
-
-
-def test_ranked_on_policy_rounds_record_every_comparison_asked(tmp_path, monkeypatch):
-    """k answers ranked by all their pairwise labels cost k·(k−1)/2 labels per training pair."""
-    import tutor
-    from tutor import dpo
-
-    monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
-    course = tutor.setup(FAST=True, quiet=True)
-    settings = dpo.DPOSettings.for_mode(True, n_pairs=8, rounds=2, epochs=0.25, answers_per_prompt=3, use_learner_labels=False)
-    from tutor.core.models import TINY_DIR
-
-    run = dpo.train(course, settings, start=TINY_DIR, progress=False)
-    assert [r["labels"] for r in run.rounds] == [r["pairs"] * 3 for r in run.rounds]

@@ -17,8 +17,7 @@ from tutor.errors import TutorError
 # only files that exist are counted, so the list holds before and after the split lands.
 IMPLEMENTATION_FILES = {
     "ppo": ("ppo/trainer.py", "ppo/rollout.py", "ppo/math.py", "ppo/value.py", "ppo/kl_controller.py"),
-    "dpo": ("dpo/loss.py", "dpo/rounds.py", "dpo/pairs.py", "dpo/trl_trainer.py", "dpo/stage.py",
-            "dpo.py"),
+    "dpo": ("dpo/loss.py", "dpo/rounds.py", "dpo/pairs.py", "dpo/trl_trainer.py", "dpo/stage.py"),
 }
 PACKAGE = Path(__file__).resolve().parents[2]  # tutor/
 
