@@ -3,10 +3,13 @@
 The public API is small on purpose:
 
 - `setup(FAST, MODEL)`: the first call of every notebook (FAST mode, model, runs folder, seeds);
-- `tutor.world`: the fixed-income toy world, its attribute analyser and gold annotator personas;
+- `Course`: what `setup` returns (where and how the notebook runs);
 - `TutorError`: the one exception a learner sees, always a single clear sentence.
 
-Stage modules (`tutor.sft`, `tutor.reward`, `tutor.ppo`, `tutor.dpo`, ...) are imported by name.
+Everything else is imported by name, one package or module per stage of the course (`tutor.sft`,
+`tutor.reward`, `tutor.ppo`, `tutor.dpo`), with what they share in `tutor.core`, the toy world in
+`tutor.world`, the notebooks' analyses in `tutor.labs` and what the learner sees in `tutor.ui`
+(README's "How it is organised" has the map).
 """
 
 from tutor.course import Course, setup
