@@ -100,13 +100,15 @@ def by_prompt_group(annotator: GoldAnnotator, samples: Samples, baseline: Sample
     rows: dict[str, list[int]] = {}
     for i, prompt in enumerate(samples.prompts):
         rows.setdefault(prompt_group(prompt), []).append(i)
-    ours, theirs = written_for_quants(samples.prompts, samples.texts), written_for_quants(baseline.prompts, baseline.texts)
+    model_quants = written_for_quants(samples.prompts, samples.texts)
+    baseline_quants = written_for_quants(baseline.prompts, baseline.texts)
     out = {}
     for group, idx in sorted(rows.items()):
         prompts = [samples.prompts[i] for i in idx]
         win = win_rate(annotator, prompts, [samples.texts[i] for i in idx], [baseline.texts[i] for i in idx])
         out[group] = {"answers": len(idx), "win-rate": win, "share of all losses": (1 - win) * len(idx),
-                      "written for quants": ours[group], "baseline written for quants": theirs[group]}
+                      "written for quants": model_quants[group],
+                      "baseline written for quants": baseline_quants[group]}
     lost = sum(r["share of all losses"] for r in out.values()) or 1.0
     for r in out.values():
         r["share of all losses"] /= lost

@@ -155,9 +155,9 @@ def training_data(course, settings: DPOSettings, model=None, tokenizer=None, use
         use_learner_labels = settings.use_learner_labels
     seed = settings.seed if seed is None else seed
     from_sft = model is None if from_sft is None else from_sft
-    mine = learner_dataset(course.runs) if use_learner_labels else None
-    if mine is not None:
-        return TrainingData(mine, f"your {len(mine)} labels from notebook 03", from_learner=True)
+    learner_pairs = learner_dataset(course.runs) if use_learner_labels else None
+    if learner_pairs is not None:
+        return TrainingData(learner_pairs, f"your {len(learner_pairs)} labels from notebook 03", from_learner=True)
     if settings.data != "on_policy":
         return TrainingData(*preference_data(course, settings.n_pairs, settings.persona, use_learner_labels=False, seed=seed))
     k = settings.answers_per_prompt
