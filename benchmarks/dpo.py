@@ -36,8 +36,13 @@ from measure import generate_answers, peak_rss_gb, run_notebook  # noqa: E402  (
 
 from tutor.course import model_runs  # noqa: E402  (after the path: runs from a clone without install)
 
-TARGETS = {"notebook_06_full_s": 90.0, "notebook_07_full_s": 180.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5,
-           "gold_win_rate_vs_sft": 0.85}
+TARGETS = {
+    "notebook_06_full_s": 90.0,
+    "notebook_07_full_s": 180.0,
+    "notebook_fast_s": 30.0,
+    "peak_rss_gb": 1.5,
+    "gold_win_rate_vs_sft": 0.85,
+}
 
 
 def stage_benchmark(fast: bool, seed: int, runs: Path) -> dict:
@@ -91,9 +96,15 @@ def sampling_benchmark(runs: Path, n: int = 400, max_new_tokens: int = 96) -> di
     start = time.perf_counter()
     tokens = sum(len(row) for row in generate_answers(model, tokenizer, prompts, max_new_tokens))
     generate_s = time.perf_counter() - start
-    return {"answers": n, "max_new_tokens": max_new_tokens, "sample_seconds": round(ours_s, 2),
-            "generate_seconds": round(generate_s, 2), "speedup": round(generate_s / ours_s, 2),
-            "mean_tokens_sample": round(sum(ours.lengths) / n, 1), "mean_tokens_generate": round(tokens / n, 1)}
+    return {
+        "answers": n,
+        "max_new_tokens": max_new_tokens,
+        "sample_seconds": round(ours_s, 2),
+        "generate_seconds": round(generate_s, 2),
+        "speedup": round(generate_s / ours_s, 2),
+        "mean_tokens_sample": round(sum(ours.lengths) / n, 1),
+        "mean_tokens_generate": round(tokens / n, 1),
+    }
 
 
 def notebook_benchmark(name: str, fast: bool, runs: Path) -> dict:
@@ -133,11 +144,17 @@ def main() -> None:
     result = {
         "benchmark": "dpo",
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-                    "load_average_at_start": [round(x, 2) for x in load]},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+            "load_average_at_start": [round(x, 2) for x in load],
+        },
         "targets": TARGETS,
-        "stage": [stage_benchmark(fast, seed, runs) for fast in modes for seed in (args.seeds if not fast else args.seeds[:1])],
+        "stage": [
+            stage_benchmark(fast, seed, runs) for fast in modes for seed in (args.seeds if not fast else args.seeds[:1])
+        ],
     }
     if False in modes:
         result["sampling"] = sampling_benchmark(runs)
@@ -146,7 +163,9 @@ def main() -> None:
             for fast in modes:
                 copy = Path(tmp) / ("fast" if fast else "full")
                 for stage in ("base", "sft", "reward"):
-                    if (model_runs(runs, "tiny", fast) / stage).exists() and not (model_runs(copy, "tiny", fast) / stage).exists():
+                    if (model_runs(runs, "tiny", fast) / stage).exists() and not (
+                        model_runs(copy, "tiny", fast) / stage
+                    ).exists():
                         shutil.copytree(model_runs(runs, "tiny", fast) / stage, model_runs(copy, "tiny", fast) / stage)
                 for name in ("06_dpo.ipynb", "07_ppo_vs_dpo.ipynb"):
                     result.setdefault("notebook", []).append(notebook_benchmark(name, fast, copy))

@@ -34,7 +34,9 @@ def generate_texts(model, tokenizer, prompts, seed: int) -> list[str]:
     torch.manual_seed(seed)
     rows = generate_answers(model, tokenizer, prompts, max_new_tokens=160, batch_size=len(prompts))
     eos = tokenizer.eos_token_id
-    return [tokenizer.decode(row[:-1] if row and row[-1] == eos else row, skip_special_tokens=True).strip() for row in rows]
+    return [
+        tokenizer.decode(row[:-1] if row and row[-1] == eos else row, skip_special_tokens=True).strip() for row in rows
+    ]
 
 
 def main() -> int:
@@ -66,12 +68,18 @@ def main() -> int:
     fixed = statistics.mean(riley.scores(prompts, sample_eval(model, tokenizer, prompts).texts))
 
     def stats(values):
-        return {"mean": round(statistics.mean(values), 4), "stdev": round(statistics.stdev(values), 4),
-                "per_seed": [round(v, 4) for v in values]}
+        return {
+            "mean": round(statistics.mean(values), 4),
+            "stdev": round(statistics.stdev(values), 4),
+            "per_seed": [round(v, 4) for v in values],
+        }
 
     result = {
-        "answers_per_draw": len(prompts), "seeds": args.seeds, "seconds": round(time.perf_counter() - t0, 1),
-        "sft_gold_tutor_sampler": stats(ours), "sft_gold_transformers_generate": stats(theirs),
+        "answers_per_draw": len(prompts),
+        "seeds": args.seeds,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "sft_gold_tutor_sampler": stats(ours),
+        "sft_gold_transformers_generate": stats(theirs),
         "sft_gold_fixed_evaluation_seed": round(fixed, 4),
         "fixed_seed_z_score": round((fixed - statistics.mean(ours)) / statistics.stdev(ours), 2),
     }

@@ -132,12 +132,23 @@ def bench_merge(folder: Path, learners: int = 30, labels: int = 40, repeats: int
         room.disagreements()
         dataset = room.to_dataset(quiet=True)
         times.append(time.perf_counter() - start)
-    return {"learners": learners, "labels_each": labels, "fleiss_kappa": round(kappa, 4), "rows": len(dataset), "merge_s": summary(times)}
+    return {
+        "learners": learners,
+        "labels_each": labels,
+        "fleiss_kappa": round(kappa, 4),
+        "rows": len(dataset),
+        "merge_s": summary(times),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dir", type=Path, default=None, help="folder for the label files (default: a temporary folder next to this script)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="folder for the label files (default: a temporary folder next to this script)",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "labeling.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir or HERE) as tmp:

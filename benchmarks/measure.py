@@ -48,10 +48,16 @@ print(json.dumps({"seconds": round(seconds, 1), "peak_rss_mb": round(peak / 2**2
 def run_notebook(path: Path, fast: bool, runs: Path) -> dict:
     """Execute `path` top to bottom with its stages in `runs`: {"seconds", "peak_rss_mb",
     "kernel_cpu_seconds"} (peak = largest total RSS of the kernel's process tree), or {"error"}."""
-    env = {**os.environ, "TUTOR_RUNS": str(runs), "HF_HUB_OFFLINE": "1", "TUTOR_FAST": "1" if fast else "0",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", RUNNER, str(path), str(path.parent)], env=env,
-                          capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "TUTOR_RUNS": str(runs),
+        "HF_HUB_OFFLINE": "1",
+        "TUTOR_FAST": "1" if fast else "0",
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(path), str(path.parent)], env=env, capture_output=True, text=True
+    )
     if proc.returncode != 0:
         return {"error": (proc.stdout + proc.stderr)[-2000:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -73,8 +79,16 @@ def generate_answers(model, tokenizer, prompts, max_new_tokens: int, batch_size:
     for start in range(0, len(prompts), batch_size):
         enc = encode_prompts(tokenizer, prompts[start : start + batch_size])
         with torch.no_grad():
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=True, temperature=1.0, top_k=0,
-                                 top_p=1.0, pad_token_id=tokenizer.pad_token_id, eos_token_id=eos)
-        for row in out[:, enc["input_ids"].shape[1]:].tolist():
+            out = model.generate(
+                **enc,
+                max_new_tokens=max_new_tokens,
+                do_sample=True,
+                temperature=1.0,
+                top_k=0,
+                top_p=1.0,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=eos,
+            )
+        for row in out[:, enc["input_ids"].shape[1] :].tolist():
             rows.append(row[: row.index(eos) + 1] if eos in row else [t for t in row if t != tokenizer.pad_token_id])
     return rows

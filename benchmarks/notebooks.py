@@ -24,9 +24,17 @@ RESULTS = ROOT / "benchmarks" / "results" / "notebooks.json"
 from measure import run_notebook  # noqa: E402  (this folder: see benchmarks/measure.py)
 
 # The issues' targets on 2 CPU cores: seconds in (full, FAST) mode; every notebook ≤ 1.5 GB peak RSS.
-TARGETS = {"00_welcome": (60, 20), "01_pretraining": (60, 20), "02_sft": (60, 20), "04_reward_model": (60, 20),
-           "05_ppo": (120, 30), "06_dpo": (90, 30), "07_ppo_vs_dpo": (180, 30)}
+TARGETS = {
+    "00_welcome": (60, 20),
+    "01_pretraining": (60, 20),
+    "02_sft": (60, 20),
+    "04_reward_model": (60, 20),
+    "05_ppo": (120, 30),
+    "06_dpo": (90, 30),
+    "07_ppo_vs_dpo": (180, 30),
+}
 PEAK_RSS_MB = 1.5 * 1024
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -48,15 +56,21 @@ def main() -> None:
                 if "seconds" in record:
                     limit = TARGETS.get(path.stem, (None, None))[mode == "fast"]
                     record["target_seconds"] = limit
-                    record["meets_targets"] = (limit is None or record["seconds"] <= limit) and \
-                        record["peak_rss_mb"] <= PEAK_RSS_MB
+                    record["meets_targets"] = (limit is None or record["seconds"] <= limit) and record[
+                        "peak_rss_mb"
+                    ] <= PEAK_RSS_MB
                 results["notebooks"].setdefault(path.stem, {})[mode] = record
-    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-                          "date": time.strftime("%Y-%m-%d %H:%M")}
-    results["protocol"] = ("notebooks run in course order, one fresh runs folder per mode; "
-                           "seconds = wall time of the whole notebook incl. kernel start; "
-                           "peak_rss_mb = largest total RSS of the kernel process tree (polled every 0.1 s)")
+    results["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+    results["protocol"] = (
+        "notebooks run in course order, one fresh runs folder per mode; "
+        "seconds = wall time of the whole notebook incl. kernel start; "
+        "peak_rss_mb = largest total RSS of the kernel process tree (polled every 0.1 s)"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {RESULTS}")

@@ -100,10 +100,14 @@ def main() -> None:
     result = {
         "benchmark": "ppo",
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count(), "torch_threads": _torch_threads(),
-                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-                    "load_average_at_start": [round(x, 2) for x in load]},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "torch_threads": _torch_threads(),
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+            "load_average_at_start": [round(x, 2) for x in load],
+        },
         "targets": TARGETS,
         "stage": [stage_benchmark(fast) for fast in modes],
     }

@@ -37,8 +37,12 @@ VARIANTS = [
     ("batch 32, 3 epochs, lr 2e-3", {"batch_size": 32, "epochs": 3.0, "learning_rate": 2e-3}, {}, False),
     ("weight decay 0.1, 2 epochs", {"epochs": 2.0}, {"weight_decay": 0.1}, False),
     ("start from the base model", {}, {}, True),
-    ("capacity: 2,000 noise-free labels, 4 epochs, lr 5e-4",
-     {"n_pairs": 2000, "epochs": 4.0, "learning_rate": 5e-4, "label_temperature": 0.0}, {}, False),
+    (
+        "capacity: 2,000 noise-free labels, 4 epochs, lr 5e-4",
+        {"n_pairs": 2000, "epochs": 4.0, "learning_rate": 5e-4, "label_temperature": 0.0},
+        {},
+        False,
+    ),
 ]
 
 
@@ -68,15 +72,20 @@ def main() -> int:
         report = reward.evaluate(trained.model, trained.tokenizer, held_out, judge)
         own = candidate_pairs(500, seed=settings.seed)  # the first 500 of its own training pairs
         fit = reward.evaluate(trained.model, trained.tokenizer, own, judge)
-        row = {"variant": name, "train_seconds": round(seconds, 1),
-               **{k: round(report[k], 4) for k in ("expected_accuracy", "bayes_accuracy", "gold_agreement")},
-               "gold_agreement_on_own_training_pairs": round(fit["gold_agreement"], 4)}
+        row = {
+            "variant": name,
+            "train_seconds": round(seconds, 1),
+            **{k: round(report[k], 4) for k in ("expected_accuracy", "bayes_accuracy", "gold_agreement")},
+            "gold_agreement_on_own_training_pairs": round(fit["gold_agreement"], 4),
+        }
         row["gap_to_ceiling_points"] = round(100 * (row["bayes_accuracy"] - row["expected_accuracy"]), 1)
         rows.append(row)
         print(json.dumps(row), flush=True)
     result = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()},
-        "model": TINY, "eval_pairs": len(held_out), "runs": rows,
+        "model": TINY,
+        "eval_pairs": len(held_out),
+        "runs": rows,
     }
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {RESULTS}")

@@ -57,16 +57,22 @@ def main(argv=None) -> int:
         trained = train(course, RewardSettings(n_pairs=n, label_temperature=temperature), progress=False)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         report = evaluate(trained.model, trained.tokenizer, pairs, judge)
-        row = {"labels": n, "label_noise_T": temperature, "train_seconds": round(seconds, 1),
-               "train_cpu_seconds": round(cpu, 1),
-               **{k: round(report[k], 4) for k in ("accuracy", "expected_accuracy", "bayes_accuracy", "gold_agreement")}}
+        row = {
+            "labels": n,
+            "label_noise_T": temperature,
+            "train_seconds": round(seconds, 1),
+            "train_cpu_seconds": round(cpu, 1),
+            **{k: round(report[k], 4) for k in ("accuracy", "expected_accuracy", "bayes_accuracy", "gold_agreement")},
+        }
         row["gap_to_ceiling_points"] = round(100 * (row["bayes_accuracy"] - row["expected_accuracy"]), 1)
         rows.append(row)
         print(json.dumps(row), flush=True)
     result = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()},
-        "sft": {"seconds": sft_record["seconds"],
-                **{k: sft_record["metrics"][k] for k in ("follows_instruction_rate", "eos_rate", "gold")}},
+        "sft": {
+            "seconds": sft_record["seconds"],
+            **{k: sft_record["metrics"][k] for k in ("follows_instruction_rate", "eos_rate", "gold")},
+        },
         "eval_pairs": args.eval_pairs,
         "runs": rows,
     }

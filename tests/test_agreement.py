@@ -70,6 +70,7 @@ def test_majority_rule():
     assert majority(["b", "skip"]) == "b"
     assert majority(["skip", "skip"]) is None
 
+
 def test_persona_agreement_and_its_table():
     pairs = candidate_pairs(20, seed=8)
     riley = GoldAnnotator("riley")

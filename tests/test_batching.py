@@ -16,8 +16,9 @@ def test_every_example_once_and_batches_of_similar_length():
     order, batches = batches_of(LengthGroupedBatches(lengths, 8), 8)
     assert sorted(order) == list(range(1000))
     spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches) / len(batches)
-    random_spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b)
-                        for b in batches_of(torch.randperm(1000).tolist(), 8)[1]) / len(batches)
+    random_spread = sum(
+        max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches_of(torch.randperm(1000).tolist(), 8)[1]
+    ) / len(batches)
     assert spread < random_spread / 5
 
 

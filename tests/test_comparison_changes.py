@@ -34,8 +34,9 @@ def test_changes_reads_the_styles_back():
     assert good["conciseness"] > bad["conciseness"]
     assert good["on topic"] == 1.0 and good["correctness"] == 1.0
     assert set(good) == set(comparison.CHANGE_AXES)
-    by_model = comparison.changes_by_model({"good": Samples(PROMPTS, polite_fit, [True] * 3),
-                                            "bad": Samples(PROMPTS, rude_misfit, [True] * 3)})
+    by_model = comparison.changes_by_model(
+        {"good": Samples(PROMPTS, polite_fit, [True] * 3), "bad": Samples(PROMPTS, rude_misfit, [True] * 3)}
+    )
     assert by_model == {"good": good, "bad": bad}
 
 
@@ -53,7 +54,12 @@ def test_changes_figure_has_one_bar_group_per_model():
 
 def test_where_each_loses_finds_the_group_a_plain_writer_loses():
     """A model that writes plainly everywhere loses exactly where the question asks for a quant."""
-    fitting = Samples(PROMPTS, _answers(PROMPTS[:1], Style("polite", "concise", "quant")) + _answers(PROMPTS[1:], Style("polite", "concise", "retail")), [True] * 3)
+    fitting = Samples(
+        PROMPTS,
+        _answers(PROMPTS[:1], Style("polite", "concise", "quant"))
+        + _answers(PROMPTS[1:], Style("polite", "concise", "retail")),
+        [True] * 3,
+    )
     plain = Samples(PROMPTS, _answers(PROMPTS, Style("polite", "concise", "retail")), [True] * 3)
     table = comparison.where_each_loses({"SFT": fitting, "plain": plain})
     assert table[("plain", "win-rate")]["explain, asks for a quant"] == 0.0

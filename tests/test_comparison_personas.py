@@ -61,7 +61,11 @@ def test_the_riley_persona_run_is_the_dpo_stages_first_round(tmp_path, monkeypat
     stages.ensure(course, "dpo", quiet=True)
     trained = []
     real = dpo.build_stage
-    monkeypatch.setattr(dpo, "build_stage", lambda course, where, **kw: trained.append(kw["settings"].persona) or real(course, where, **kw))
+    monkeypatch.setattr(
+        dpo,
+        "build_stage",
+        lambda course, where, **kw: trained.append(kw["settings"].persona) or real(course, where, **kw),
+    )
     runs = comparison.persona_runs(course, ("riley", "quinn"), quiet=True)
     assert trained == ["quinn"]
     first_round = stages.read_metrics(course, "dpo")["metrics"]["rounds"][0]

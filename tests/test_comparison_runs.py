@@ -16,8 +16,14 @@ from tutor.labs.comparison.__main__ import main
 
 
 def _fake_record(method, seed):
-    return {"method": method, "seed": seed, "seconds": 5.0, "peak_rss_mb": None, "fast": True,
-            "metrics": {"gold_win_rate_vs_sft": 0.5 + seed / 10, "kl": 1.0}}
+    return {
+        "method": method,
+        "seed": seed,
+        "seconds": 5.0,
+        "peak_rss_mb": None,
+        "fast": True,
+        "metrics": {"gold_win_rate_vs_sft": 0.5 + seed / 10, "kl": 1.0},
+    }
 
 
 def test_unknown_method_is_a_clear_error(tmp_path, monkeypatch):
@@ -50,13 +56,17 @@ def test_missing_runs_of_both_methods_train_in_one_child_process_and_come_back_i
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
     monkeypatch.setattr(runs.subprocess, "run", fake_run)
-    monkeypatch.setattr(stages, "ensure", lambda *a, **kw: pytest.fail("a missing stage is built in the child, not here"))
+    monkeypatch.setattr(
+        stages, "ensure", lambda *a, **kw: pytest.fail("a missing stage is built in the child, not here")
+    )
     assert [r["seed"] for r in comparison.runs_for(course, "ppo", [1], quiet=True)] == [1]
     all_runs = comparison.all_runs(course, ("dpo", "ppo"), [2, 1, 0], quiet=True)
     assert calls == [["ppo:1"], ["dpo:2", "dpo:1", "dpo:0", "ppo:2", "ppo:0"]]  # one child; PPO seed 1 was cached
     assert [[r["seed"] for r in all_runs[m]] for m in ("dpo", "ppo")] == [[2, 1, 0], [2, 1, 0]]
     assert all_runs["ppo"][2]["folder"] == str(stages.folder(course, "ppo"))
-    assert comparison.runs_for(course, "dpo", [1, 2], quiet=True)[0]["metrics"]["gold_win_rate_vs_sft"] == pytest.approx(0.6)
+    assert comparison.runs_for(course, "dpo", [1, 2], quiet=True)[0]["metrics"][
+        "gold_win_rate_vs_sft"
+    ] == pytest.approx(0.6)
     assert len(calls) == 2  # all cached now: no further child
 
 
@@ -65,8 +75,11 @@ def test_the_child_finds_the_package_it_was_started_from(tmp_path, monkeypatch):
     monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
     course = tutor.setup(FAST=True, quiet=True)
     seen = {}
-    monkeypatch.setattr(runs.subprocess, "run",
-                        lambda cmd, env, **kw: seen.update(cmd=cmd, env=env) or subprocess.CompletedProcess(cmd, 0, "", ""))
+    monkeypatch.setattr(
+        runs.subprocess,
+        "run",
+        lambda cmd, env, **kw: seen.update(cmd=cmd, env=env) or subprocess.CompletedProcess(cmd, 0, "", ""),
+    )
     runs.train_in_child_process(course, [("dpo", 1)], "riley", quiet=True)
     assert seen["cmd"][1:4] == ["-m", "tutor.labs.comparison", "dpo:1"]
     first = seen["env"]["PYTHONPATH"].split(os.pathsep)[0]
@@ -77,9 +90,15 @@ def test_the_child_finds_the_package_it_was_started_from(tmp_path, monkeypatch):
 def test_a_failing_child_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
     course = tutor.setup(FAST=True, quiet=True)
-    monkeypatch.setattr(runs.subprocess, "run",
-                        lambda cmd, **kw: subprocess.CompletedProcess(cmd, 2, "", "error: the SFT stage is missing"))
-    with pytest.raises(TutorError, match=r"Training DPO seeds 1, 2 and PPO seeds 1, 2 \(riley\) failed: error: the SFT stage is missing"):
+    monkeypatch.setattr(
+        runs.subprocess,
+        "run",
+        lambda cmd, **kw: subprocess.CompletedProcess(cmd, 2, "", "error: the SFT stage is missing"),
+    )
+    with pytest.raises(
+        TutorError,
+        match=r"Training DPO seeds 1, 2 and PPO seeds 1, 2 \(riley\) failed: error: the SFT stage is missing",
+    ):
         comparison.all_runs(course, ("dpo", "ppo"), [1, 2], quiet=True)
 
 

@@ -28,9 +28,18 @@ def test_implementation_lines_counts_our_dpo_module_and_trl():
 
 
 def _record(method, seed, win, kl, seconds, rss=None):
-    return {"method": method, "seed": seed, "seconds": seconds, "peak_rss_mb": rss,
-            "metrics": {"gold_win_rate_vs_sft": win, "kl": kl, "episodes": 960,
-                        "parameters": {"policy": 10, "reference": 10, "reward": 10, "value": 10}}}
+    return {
+        "method": method,
+        "seed": seed,
+        "seconds": seconds,
+        "peak_rss_mb": rss,
+        "metrics": {
+            "gold_win_rate_vs_sft": win,
+            "kl": kl,
+            "episodes": 960,
+            "parameters": {"policy": 10, "reference": 10, "reward": 10, "value": 10},
+        },
+    }
 
 
 def test_summarise_gives_mean_and_sample_spread():
@@ -52,8 +61,16 @@ def test_comparison_table_fills_every_row_for_both_methods():
     reward = {"seconds": 20.0, "metrics": {"accuracy": 0.8}}
     table = comparison.comparison_table(ppo, dpo, reward)
     assert list(table.columns) == ["PPO (RLHF)", "DPO"]
-    for row in ("reward model", "RL loop", "stability (win-rate across seeds)", "compute cost (wall time)",
-                "implementation (lines of code)", "models in memory", "gold win-rate over SFT", "KL to SFT (nats per answer)"):
+    for row in (
+        "reward model",
+        "RL loop",
+        "stability (win-rate across seeds)",
+        "compute cost (wall time)",
+        "implementation (lines of code)",
+        "models in memory",
+        "gold win-rate over SFT",
+        "KL to SFT (nats per answer)",
+    ):
         assert row in table.index and all(isinstance(v, str) and v for v in table.loc[row])
     assert "65% ± 5% over 3 seeds" in table.loc["stability (win-rate across seeds)", "PPO (RLHF)"]
     assert "900 MB" in table.loc["peak memory (training process)", "PPO (RLHF)"]
@@ -65,7 +82,9 @@ def test_comparison_table_fills_every_row_for_both_methods():
 def test_the_table_counts_the_annotator_labels_each_method_used():
     dpo = [_record("dpo", 0, 0.8, 5.0, 100.0)]
     dpo[0]["metrics"].update(rounds=[{"labels": 2400}] * 3, annotator_labels=7200)
-    table = comparison.comparison_table([_record("ppo", 0, 0.7, 3.0, 40.0)], dpo, {"seconds": 20.0, "metrics": {"n_train_pairs": 1000}})
+    table = comparison.comparison_table(
+        [_record("ppo", 0, 0.7, 3.0, 40.0)], dpo, {"seconds": 20.0, "metrics": {"n_train_pairs": 1000}}
+    )
     assert table.loc["annotator labels used", "PPO (RLHF)"].startswith("1000 ")
     assert table.loc["annotator labels used", "DPO"].startswith("7200 ")
     assert "3 rounds" in table.loc["RL loop", "DPO"]

@@ -43,14 +43,20 @@ def test_sft_answers_are_sampled_once_and_resampled_when_the_sft_model_changes(t
     first = dpo.sft_answers(course, 6, seed=3, k=3)
     again = dpo.sft_answers(course, 6, seed=3, k=3)
     assert sampled == [1] and again.kept and not first.kept
-    assert again.answers == first.answers and again.asked == first.asked and again.seconds == pytest.approx(first.seconds, abs=0.01)
+    assert (
+        again.answers == first.answers
+        and again.asked == first.asked
+        and again.seconds == pytest.approx(first.seconds, abs=0.01)
+    )
     sft = stages.ensure(course, "sft")
     fresh = real(load_causal_lm(sft), load_tokenizer(sft), 6, seed=3, k=3)
     assert fresh.answers == first.answers  # keeping them changes nothing about which answers they are
     settings = dpo.DPOSettings.for_mode(True, n_pairs=6, answers_per_prompt=3)
     data = dpo.training_data(course, settings, use_learner_labels=False, seed=3)
     assert sampled == [1] and list(data.pairs) == list(dpo.rank_answers(first, settings.persona))
-    assert not data.from_learner and data.answers.kept and data.labels_per_pair == 3  # 3 answers ranked: 3 comparisons a pair
+    assert (
+        not data.from_learner and data.answers.kept and data.labels_per_pair == 3
+    )  # 3 answers ranked: 3 comparisons a pair
     other = load_causal_lm(sft)
     with torch.no_grad():
         other.model.norm.weight.mul_(1.5)  # another SFT model in the same folder

@@ -22,6 +22,8 @@ def test_ranked_on_policy_rounds_record_every_comparison_asked(tmp_path, monkeyp
 
     monkeypatch.setenv("TUTOR_RUNS", str(tmp_path))
     course = tutor.setup(FAST=True, quiet=True)
-    settings = dpo.DPOSettings.for_mode(True, n_pairs=8, rounds=2, epochs=0.25, answers_per_prompt=3, use_learner_labels=False)
+    settings = dpo.DPOSettings.for_mode(
+        True, n_pairs=8, rounds=2, epochs=0.25, answers_per_prompt=3, use_learner_labels=False
+    )
     run = dpo.train(course, settings, start=TINY_DIR, progress=False)
     assert [r["labels"] for r in run.rounds] == [r["pairs"] * 3 for r in run.rounds]

@@ -21,7 +21,9 @@ def test_a_sweep_measures_one_answer_per_held_out_prompt_against_the_sft_answer(
     sft = stages.load_samples(fast_course, "sft")
     assert len(sweep.pairs) == 8 and sweep.max_new_tokens == 96
     assert len(sweep.prompts) == len(set(sweep.prompts)) == 20  # FAST: 20 held-out prompts, one answer each
-    assert all(sft.texts[sft.prompts.index(p)] == answer for p, answer in zip(sweep.prompts, sweep.baseline, strict=True))
+    assert all(
+        sft.texts[sft.prompts.index(p)] == answer for p, answer in zip(sweep.prompts, sweep.baseline, strict=True)
+    )
 
 
 def test_each_beta_is_a_run_of_its_own_and_the_plot_changes_nothing(fast_course, sweep, tmp_path):

@@ -43,7 +43,9 @@ def test_chunks_of_a_batch_give_the_whole_batchs_gradient_and_logs(nudged_model,
     for chunk_pairs in (0, 6):  # the whole batch, then chunks of 6, 6, 6 and 2 pairs
         model = copy.deepcopy(nudged_model)
         settings = dpo.DPOSettings(batch_size=len(data), beta=0.2, sft_weight=sft_weight, chunk_pairs=chunk_pairs)
-        trainer = dpo.make_trainer(model, load_causal_lm("tiny"), tiny_tokenizer, data, tmp_path, settings=settings, progress=False)
+        trainer = dpo.make_trainer(
+            model, load_causal_lm("tiny"), tiny_tokenizer, data, tmp_path, settings=settings, progress=False
+        )
         batch = trainer.data_collator([trainer.train_dataset[i] for i in range(len(data))])
         trainer.current_gradient_accumulation_steps = 1  # set by train(); one step by hand here
         loss = trainer.training_step(model, batch)
@@ -58,8 +60,9 @@ def test_chunks_of_a_batch_give_the_whole_batchs_gradient_and_logs(nudged_model,
         assert chunked[key] == pytest.approx(whole[key], abs=1e-4), key
 
 
-def test_training_on_a_cpu_skips_the_full_garbage_collection_at_its_start(nudged_model, tiny_model, tiny_tokenizer, tmp_path,
-                                                                          monkeypatch):
+def test_training_on_a_cpu_skips_the_full_garbage_collection_at_its_start(
+    nudged_model, tiny_model, tiny_tokenizer, tmp_path, monkeypatch
+):
     """accelerate's free_memory runs gc.collect as training starts (0.2-0.3 s of a notebook's heap, for
     a device cache a CPU lacks): our trainers skip that one call and leave gc.collect as it was."""
     import gc
@@ -68,8 +71,16 @@ def test_training_on_a_cpu_skips_the_full_garbage_collection_at_its_start(nudged
     real = gc.collect
     monkeypatch.setattr(gc, "collect", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     counting = gc.collect
-    trainer = dpo.make_trainer(nudged_model, tiny_model, tiny_tokenizer, gold_dataset(8, seed=1), tmp_path,
-                               settings=dpo.DPOSettings(batch_size=8), max_steps=1, progress=False)
+    trainer = dpo.make_trainer(
+        nudged_model,
+        tiny_model,
+        tiny_tokenizer,
+        gold_dataset(8, seed=1),
+        tmp_path,
+        settings=dpo.DPOSettings(batch_size=8),
+        max_steps=1,
+        progress=False,
+    )
     trainer.accelerator.free_memory()
     assert calls == [] and gc.collect is counting  # skipped, then put back
     trainer.train()

@@ -20,10 +20,18 @@ def test_each_answer_meets_every_baseline_answer_to_its_prompt(judge):
     scores = [judge.score(prompt, t) for t in texts]
     assert len(set(scores)) == 3, "the three answers must score differently for this test to mean anything"
     policy, baseline = [texts[0], texts[1]], [texts[1], texts[2]]
-    expected = sum(
-        1.0 if judge.score(prompt, a) > judge.score(prompt, b) else 0.5 if judge.score(prompt, a) == judge.score(prompt, b) else 0.0
-        for a in policy for b in baseline
-    ) / 4
+    expected = (
+        sum(
+            1.0
+            if judge.score(prompt, a) > judge.score(prompt, b)
+            else 0.5
+            if judge.score(prompt, a) == judge.score(prompt, b)
+            else 0.0
+            for a in policy
+            for b in baseline
+        )
+        / 4
+    )
     got = win_rate(judge, [prompt, prompt], policy, baseline)
     assert got == pytest.approx(expected)
     # One-to-one pairing by index would give another number on these rows.
@@ -37,10 +45,15 @@ def test_with_one_answer_per_prompt_it_is_the_one_to_one_win_rate(judge):
     texts = [e["completion"] for e in examples]
     baseline = ["Bonds.", texts[1], "The weather is nice today.", texts[0]]  # a tie at row 1
     score = judge.score
-    outcome = [1.0 if score(p, a) > score(p, b) else 0.5 if score(p, a) == score(p, b) else 0.0
-               for p, a, b in zip(prompts, texts, baseline, strict=True)]
-    mixed = [1.0 if score(p, a) > score(q, b) else 0.5 if score(p, a) == score(q, b) else 0.0
-             for p, a in zip(prompts, texts, strict=True) for q, b in zip(prompts, baseline, strict=True)]
+    outcome = [
+        1.0 if score(p, a) > score(p, b) else 0.5 if score(p, a) == score(p, b) else 0.0
+        for p, a, b in zip(prompts, texts, baseline, strict=True)
+    ]
+    mixed = [
+        1.0 if score(p, a) > score(q, b) else 0.5 if score(p, a) == score(q, b) else 0.0
+        for p, a in zip(prompts, texts, strict=True)
+        for q, b in zip(prompts, baseline, strict=True)
+    ]
     assert sum(outcome) / 4 != pytest.approx(sum(mixed) / 16), "comparing across prompts must give another number here"
     assert win_rate(judge, prompts, texts, baseline) == pytest.approx(sum(outcome) / 4)
 
@@ -54,8 +67,12 @@ def test_mismatched_lengths_are_one_clear_sentence(judge):
 
 # Where a model wins and loses, by what the question asks for
 
-GROUP_PROMPTS = ["Explain convexity for a quant.", "I am new to investing. What is duration?", "Explain convexity.",
-                 "Should I borrow money to buy bonds?"]
+GROUP_PROMPTS = [
+    "Explain convexity for a quant.",
+    "I am new to investing. What is duration?",
+    "Explain convexity.",
+    "Should I borrow money to buy bonds?",
+]
 
 
 def _styled(audiences):
@@ -63,15 +80,21 @@ def _styled(audiences):
 
     from tutor.world import Style, compose, parse_prompt
 
-    return [compose(parse_prompt(p), Style("polite", "concise", a), random.Random(i))
-            for i, (p, a) in enumerate(zip(GROUP_PROMPTS, audiences, strict=True))]
+    return [
+        compose(parse_prompt(p), Style("polite", "concise", a), random.Random(i))
+        for i, (p, a) in enumerate(zip(GROUP_PROMPTS, audiences, strict=True))
+    ]
 
 
 def test_prompt_group_reads_what_the_question_asks_for():
     from tutor.core.evaluation import prompt_group
 
     assert [prompt_group(p) for p in GROUP_PROMPTS] == [
-        "explain, asks for a quant", "explain, asks for a beginner", "explain, no audience named", "advice"]
+        "explain, asks for a quant",
+        "explain, asks for a beginner",
+        "explain, no audience named",
+        "advice",
+    ]
 
 
 def test_by_prompt_group_finds_where_the_losses_are(judge):

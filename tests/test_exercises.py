@@ -11,8 +11,15 @@ import tutor.exercises as ex
 from tutor.errors import TutorError
 
 ROOT = Path(__file__).resolve().parents[1]
-OWN = ("completion_labels", "sft_loss", "token_accuracy", "preference_probability", "bradley_terry_loss",
-       "bradley_terry_margin_loss", "pairwise_accuracy")
+OWN = (
+    "completion_labels",
+    "sft_loss",
+    "token_accuracy",
+    "preference_probability",
+    "bradley_terry_loss",
+    "bradley_terry_margin_loss",
+    "pairwise_accuracy",
+)
 
 
 def load_solutions(name: str):
@@ -82,8 +89,13 @@ def _same(x, y) -> bool:
 
 @pytest.mark.parametrize(
     "module, names",
-    [("02_sft", ("completion_labels", "sft_loss", "token_accuracy")),
-     ("04_reward_model", ("preference_probability", "bradley_terry_loss", "bradley_terry_margin_loss", "pairwise_accuracy"))],
+    [
+        ("02_sft", ("completion_labels", "sft_loss", "token_accuracy")),
+        (
+            "04_reward_model",
+            ("preference_probability", "bradley_terry_loss", "bradley_terry_margin_loss", "pairwise_accuracy"),
+        ),
+    ],
 )
 def test_published_solutions_pass(module, names):
     solutions = load_solutions(module)
@@ -133,12 +145,16 @@ def test_wrong_argument_names_are_reported():
 
 
 def test_wrong_shape_gets_a_shape_hint():
-    result = ex.check("preference_probability", lambda reward_a, reward_b: torch.sigmoid(reward_a - reward_b).sum(), quiet=True)
+    result = ex.check(
+        "preference_probability", lambda reward_a, reward_b: torch.sigmoid(reward_a - reward_b).sum(), quiet=True
+    )
     assert not result.passed and "shape ()" in result.message
 
 
 def test_an_unknown_mistake_gets_a_generic_hint_and_never_the_reference():
-    result = ex.check("bradley_terry_loss", lambda chosen_rewards, rejected_rewards: (chosen_rewards * 0).sum() + 0.123, quiet=True)
+    result = ex.check(
+        "bradley_terry_loss", lambda chosen_rewards, rejected_rewards: (chosen_rewards * 0).sum() + 0.123, quiet=True
+    )
     assert not result.passed
     assert "Re-read the formula" in result.message
     assert "logsigmoid" not in result.message

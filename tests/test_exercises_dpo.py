@@ -62,7 +62,9 @@ def test_the_dpo_loss_reference_matches_the_formula_on_a_worked_example():
 
     from tutor.dpo import dpo_loss
 
-    loss, chosen, rejected = dpo_loss(torch.tensor([-10.0]), torch.tensor([-20.0]), torch.tensor([-12.0]), torch.tensor([-15.0]), 0.5)
+    loss, chosen, rejected = dpo_loss(
+        torch.tensor([-10.0]), torch.tensor([-20.0]), torch.tensor([-12.0]), torch.tensor([-15.0]), 0.5
+    )
     # chosen reward 0.5·(−10+12)=1, rejected 0.5·(−20+15)=−2.5, margin 3.5
     assert chosen.item() == pytest.approx(1.0) and rejected.item() == pytest.approx(-2.5)
     assert loss.item() == pytest.approx(math.log1p(math.exp(-3.5)))

@@ -74,7 +74,7 @@ def test_chat_template_marks_the_answer_and_ends_it_with_eos(tiny_tokenizer):
     assert text.startswith(prompt)
     out = tok.apply_chat_template(messages, return_assistant_tokens_mask=True, return_dict=True)
     masked = [i for i, m in zip(out["input_ids"], out["assistant_masks"], strict=True) if m]
-    assert tok.decode(masked) .strip().startswith("It bends.") and masked[-1] == tok.eos_token_id
+    assert tok.decode(masked).strip().startswith("It bends.") and masked[-1] == tok.eos_token_id
 
 
 def test_base_model_writes_fluent_world_text(tiny_tokenizer, tiny_model):

@@ -12,7 +12,10 @@ from tutor.core.sampling import sample, sample_tokens
 from tutor.world import prompts_for
 
 # Prompts of different lengths, so the batch is left-padded.
-PROMPTS = [p.text for p in prompts_for("test")][:10] + ["Duration?", "Explain convexity to a retail saver in plain words, please."]
+PROMPTS = [p.text for p in prompts_for("test")][:10] + [
+    "Duration?",
+    "Explain convexity to a retail saver in plain words, please.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +33,11 @@ def _stop_token(tok):
 def _hf_greedy(model, tok, prompts, chat, max_new_tokens, eos):
     enc = encode_prompts(tok, prompts, chat=chat)
     with torch.no_grad():
-        out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
-                             eos_token_id=eos)
+        out = model.generate(
+            **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=eos
+        )
     rows = []
-    for row in out[:, enc["input_ids"].shape[1]:].tolist():
+    for row in out[:, enc["input_ids"].shape[1] :].tolist():
         rows.append(row[: row.index(eos) + 1] if eos in row else row)
     return rows
 
@@ -58,7 +62,9 @@ def test_sampled_tokens_have_the_teacher_forced_log_probs(tiny):
     temperature = 0.7
     torch.manual_seed(3)
     enc = encode_prompts(tok, PROMPTS, chat=True)
-    rows, logps = sample_tokens(model, enc["input_ids"], enc["attention_mask"], _stop_token(tok), 40, temperature, return_logps=True)
+    rows, logps = sample_tokens(
+        model, enc["input_ids"], enc["attention_mask"], _stop_token(tok), 40, temperature, return_logps=True
+    )
     assert len({len(r) for r in rows}) > 1
     for i, (row, lp) in enumerate(zip(rows, logps, strict=True)):
         prompt = enc["input_ids"][i][enc["attention_mask"][i].bool()].tolist()

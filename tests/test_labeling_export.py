@@ -59,6 +59,7 @@ def test_an_empty_export_is_a_clear_error_and_the_file_stays(path):
     assert len(store.to_dataset(ties="both", quiet=True)) == 2
     assert path.read_bytes() == before
 
+
 def test_preference_rows_of_plain_records_count_every_label():
     records = [
         {"prompt": "p", "a": "x", "b": "y", "label": "b"},

@@ -69,6 +69,7 @@ def test_a_sampler_returning_the_wrong_thing_is_named():
     with pytest.raises(TutorError, match="sample must be a function"):
         LivePairs(["Explain duration."], "not a function")
 
+
 def test_live_pairs_from_a_model_are_two_samples_of_the_same_prompt(tiny_model, tiny_tokenizer):
     prompts = ["Explain duration.", "What is a coupon?"]
     live = LivePairs.from_model(prompts, tiny_model, tiny_tokenizer, max_new_tokens=12)

@@ -115,8 +115,15 @@ def test_corrupted_lines_never_hide_their_neighbours(path):
     for pair in PAIRS[:4]:
         store.add(pair, "b")
     good = path.read_bytes().splitlines(keepends=True)
-    mangled = [good[0], b"\x00\x00\x00\n", good[1], b'{"v": 1, "kind": "label", "se\xff\n', good[2],
-               b'{"v": 1, "kind": "label", "label": "maybe"}\n', good[3]]
+    mangled = [
+        good[0],
+        b"\x00\x00\x00\n",
+        good[1],
+        b'{"v": 1, "kind": "label", "se\xff\n',
+        good[2],
+        b'{"v": 1, "kind": "label", "label": "maybe"}\n',
+        good[3],
+    ]
     path.write_bytes(b"".join(mangled))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -283,8 +290,13 @@ def test_decided_pairs_are_the_live_a_b_choices_in_labelling_order(path):
 
 ACTIONS = st.lists(
     st.one_of(
-        st.tuples(st.just("label"), st.integers(0, len(PAIRS) - 1), st.sampled_from(["a", "b", "tie", "skip"]),
-                  st.sampled_from(["a", "b"]), st.text(max_size=8)),
+        st.tuples(
+            st.just("label"),
+            st.integers(0, len(PAIRS) - 1),
+            st.sampled_from(["a", "b", "tie", "skip"]),
+            st.sampled_from(["a", "b"]),
+            st.text(max_size=8),
+        ),
         st.tuples(st.just("undo")),
         st.tuples(st.just("reopen")),
     ),
@@ -320,7 +332,9 @@ def test_resumed_state_equals_the_state_in_memory(actions):
                     assert undone is None
             else:
                 store = LabelStore(path, pair_set=PAIRS)
-            assert [(r["pair_id"], (r["label"], r["left"], r["rationale"])) for r in store.records] == list(model.items())
+            assert [(r["pair_id"], (r["label"], r["left"], r["rationale"])) for r in store.records] == list(
+                model.items()
+            )
         resumed = LabelStore(path, pair_set=PAIRS)
         assert resumed.records == store.records
         assert resumed.corrupt_lines == 0

@@ -101,7 +101,9 @@ def test_a_click_during_a_click_is_ignored_and_buttons_are_off_meanwhile(path):
             labeler.button_undo.click()
         return prompt + " answer one", prompt + " answer two"
 
-    made["labeler"] = labeler = PreferenceLabeler(LivePairs(["Explain duration.", "What is a coupon?"], sample), path, "ada", double_click_s=0)
+    made["labeler"] = labeler = PreferenceLabeler(
+        LivePairs(["Explain duration.", "What is a coupon?"], sample), path, "ada", double_click_s=0
+    )
     labeler.button_a.click()
     assert [r["kind"] for r in on_disk(path)] == ["label"]  # no second label, no undo
     assert states and all(all(s.values()) for s in states)

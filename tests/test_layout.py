@@ -9,8 +9,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _map_entries() -> list[str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## How it is organised"):]
-    block = section[section.index("```") + 3:]
+    section = readme[readme.index("## How it is organised") :]
+    block = section[section.index("```") + 3 :]
     block = block[: block.index("```")]
     names = []
     for line in block.splitlines():

@@ -11,7 +11,7 @@ from tutor.core.memory import peak_rss_mb, release_memory, reset_peak_rss
 def test_peak_memory_restarts_for_each_run_in_one_process():
     """A child that trains two seeds reports each run's own peak, not the larger of the two."""
     big = bytearray(300 * 2**20)
-    big[:: 4096] = b"x" * len(big[:: 4096])  # touch every page so it is resident
+    big[::4096] = b"x" * len(big[::4096])  # touch every page so it is resident
     del big
     before = peak_rss_mb()
     reset_peak_rss()

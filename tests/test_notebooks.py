@@ -49,10 +49,16 @@ def execute(path: Path, runs: Path, timeout: int = 600) -> None:
         "nb = nbformat.read(sys.argv[1], as_version=4)\n"
         f"NotebookClient(nb, timeout={timeout}, kernel_name='python3', resources={{'metadata': {{'path': sys.argv[2]}}}}).execute()\n"
     )
-    env = {**os.environ, "TUTOR_FAST": "1", "TUTOR_RUNS": str(runs), "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", code, str(path), str(path.parent)], env=env,
-                          capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "TUTOR_FAST": "1",
+        "TUTOR_RUNS": str(runs),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(path.parent)], env=env, capture_output=True, text=True
+    )
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr)[-6000:]
         pytest.fail(f"{path.name} failed in FAST mode:\n{tail}")

@@ -62,9 +62,7 @@ def _no_leftover_plots():
 @pytest.fixture
 def sent(monkeypatch) -> list[Frame]:
     frames: list[Frame] = []
-    monkeypatch.setattr(
-        display, "publish", lambda b, md, did, update: frames.append(Frame(b, md, did, update))
-    )
+    monkeypatch.setattr(display, "publish", lambda b, md, did, update: frames.append(Frame(b, md, did, update)))
     return frames
 
 
@@ -237,9 +235,7 @@ def test_history_keeps_every_point_and_skips_nan(sent, clock):
     assert "objective/kl" not in plot.history
 
 
-@pytest.mark.parametrize(
-    "value", ["0.5", None, [1, 2], True, {"x": 1}, object()], ids=lambda v: type(v).__name__
-)
+@pytest.mark.parametrize("value", ["0.5", None, [1, 2], True, {"x": 1}, object()], ids=lambda v: type(v).__name__)
 def test_bad_values_are_one_clear_sentence(sent, clock, value):
     plot = live(clock)
     with pytest.raises(TutorError) as info:
@@ -384,9 +380,7 @@ def test_reference_lines_from_refs_and_reference(sent, clock):
     assert all(s["xref"].endswith("domain") and (s["x0"], s["x1"]) == (0, 1) for s in shapes)
 
 
-@pytest.mark.parametrize(
-    "refs", [{"KL": {"budget": 2.0}}, {"KL": ("budget", 2.0)}, {"KL": [(2.0, "budget")]}]
-)
+@pytest.mark.parametrize("refs", [{"KL": {"budget": 2.0}}, {"KL": ("budget", 2.0)}, {"KL": [(2.0, "budget")]}])
 def test_reference_forms(refs):
     shapes = LivePlot(PANELS, mode="final", refs=refs).figure().to_dict()["layout"]["shapes"]
     assert [(s["y0"], s["label"]["text"]) for s in shapes] == [(2.0, "budget (2)")]
@@ -638,9 +632,7 @@ def test_a_script_writes_its_plot_into_the_runs_folder(tmp_path):
     )
     env = {**os.environ, "TUTOR_RUNS": str(tmp_path / "runs"), "PYTHONPATH": str(REPO)}
     env.pop("TUTOR_PLOTS", None)
-    done = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "mode file" in done.stdout
     page = tmp_path / "runs" / "script-run.html"

@@ -57,8 +57,9 @@ def gold_reward(prompts, responses):
 
 def trainer_for(sft_dir, tokenizer, reward=gold_reward, **overrides):
     settings = PPOSettings(**{**SMALL, **overrides})
-    return PPOTrainer(load_lm(sft_dir), load_lm(sft_dir), tokenizer, reward, settings, gold=GoldAnnotator("riley"),
-                      prompts=TRAIN)
+    return PPOTrainer(
+        load_lm(sft_dir), load_lm(sft_dir), tokenizer, reward, settings, gold=GoldAnnotator("riley"), prompts=TRAIN
+    )
 
 
 # ---------------------------------------------------------------- masking and log-probs
@@ -94,11 +95,18 @@ def test_logprobs_match_the_sampler_at_the_sampling_temperature(sft_dir, tokeniz
     model = trainer.unwrapped_policy
     enc = encode_prompts(tokenizer, TRAIN[:6], chat=True)  # different lengths: real left padding
     assert (enc["attention_mask"] == 0).any()
-    gen = GenerationConfig(do_sample=True, temperature=0.7, top_k=0, top_p=1.0, max_new_tokens=24,
-                           pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    gen = GenerationConfig(
+        do_sample=True,
+        temperature=0.7,
+        top_k=0,
+        top_p=1.0,
+        max_new_tokens=24,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     torch.manual_seed(0)
     out = model.generate(**enc, generation_config=gen, output_scores=True, return_dict_in_generate=True)
-    response = out.sequences[:, enc["input_ids"].shape[1]:]
+    response = out.sequences[:, enc["input_ids"].shape[1] :]
     response, mask, _ = truncate_after_eos(response, tokenizer.eos_token_id, tokenizer.pad_token_id)
     sampler = torch.log_softmax(torch.stack(out.scores, 1), -1)  # scores = logits / T (top_k=0)
     sampler = sampler.gather(-1, response.unsqueeze(-1)).squeeze(-1)
@@ -185,8 +193,15 @@ def test_reward_model_with_a_different_tokenizer_is_refused(sft_dir, tokenizer, 
     other = load_tokenizer(sft_dir)
     other.add_tokens(["convexityish"])
     with pytest.raises(TutorError, match="tokenizer differs"):
-        PPOTrainer(load_lm(sft_dir), load_lm(sft_dir), tokenizer, reward_model, PPOSettings(**SMALL),
-                   reward_tokenizer=other, prompts=TRAIN)
+        PPOTrainer(
+            load_lm(sft_dir),
+            load_lm(sft_dir),
+            tokenizer,
+            reward_model,
+            PPOSettings(**SMALL),
+            reward_tokenizer=other,
+            prompts=TRAIN,
+        )
 
 
 @pytest.mark.parametrize(
@@ -216,8 +231,9 @@ def test_negative_beta_is_refused_by_the_trainer(sft_dir, tokenizer):
 def test_prompts_longer_than_the_context_are_refused(sft_dir, tokenizer):
     long_prompt = "Explain convexity. " + "Please be thorough about duration and yield. " * 80
     with pytest.raises(TutorError, match="context"):
-        PPOTrainer(load_lm(sft_dir), load_lm(sft_dir), tokenizer, gold_reward, PPOSettings(**SMALL),
-                   prompts=[long_prompt])
+        PPOTrainer(
+            load_lm(sft_dir), load_lm(sft_dir), tokenizer, gold_reward, PPOSettings(**SMALL), prompts=[long_prompt]
+        )
 
 
 def test_reward_that_returns_nan_stops_training_naming_step_and_reward(sft_dir, tokenizer):
@@ -265,14 +281,27 @@ def test_same_seed_same_run(sft_dir, tokenizer):
 
 def test_metrics_use_trl_names(sft_dir, tokenizer):
     metrics = trainer_for(sft_dir, tokenizer).step()
-    for name in ("objective/kl", "objective/scores", "objective/rlhf_reward", "objective/entropy",
-                 "objective/non_score_reward", "policy/approxkl_avg", "policy/clipfrac_avg",
-                 "loss/policy_avg", "loss/value_avg", "val/ratio", "val/var_explained", "gold/score",
-                 "profile/words", "profile/politeness"):
+    for name in (
+        "objective/kl",
+        "objective/scores",
+        "objective/rlhf_reward",
+        "objective/entropy",
+        "objective/non_score_reward",
+        "policy/approxkl_avg",
+        "policy/clipfrac_avg",
+        "loss/policy_avg",
+        "loss/value_avg",
+        "val/ratio",
+        "val/var_explained",
+        "gold/score",
+        "profile/words",
+        "profile/politeness",
+    ):
         assert name in metrics and math.isfinite(metrics[name]), name
     # rlhf_reward = score − β·KL, term by term
     assert metrics["objective/rlhf_reward"] == pytest.approx(
-        metrics["objective/scores"] + metrics["objective/non_score_reward"], abs=1e-5)
+        metrics["objective/scores"] + metrics["objective/non_score_reward"], abs=1e-5
+    )
     assert metrics["val/ratio"] == pytest.approx(1.0, abs=0.2)
 
 
@@ -280,8 +309,17 @@ def test_ppo_raises_the_gold_score_over_the_sft_model(fast_course, sft_dir, toke
     """A short run against the gold annotator's own score beats the SFT model on held-out prompts."""
     from tutor import stages
 
-    trainer = trainer_for(sft_dir, tokenizer, steps=10, batch_size=16, mini_batch_size=8, ppo_epochs=2,
-                          max_new_tokens=96, calibration_samples=16, beta=0.05)
+    trainer = trainer_for(
+        sft_dir,
+        tokenizer,
+        steps=10,
+        batch_size=16,
+        mini_batch_size=8,
+        ppo_epochs=2,
+        max_new_tokens=96,
+        calibration_samples=16,
+        beta=0.05,
+    )
     history = trainer.train(progress=False)
     baseline = stages.load_samples(fast_course, "sft")
     result = trainer.evaluate(baseline=baseline)
@@ -301,8 +339,9 @@ def test_value_model_copies_are_independent(sft_dir):
 
 
 def test_anneal_lr_decays_the_learning_rate_linearly_over_the_steps(sft_dir, tokenizer):
-    trainer = trainer_for(sft_dir, tokenizer, steps=4, batch_size=4, mini_batch_size=4, ppo_epochs=1,
-                          max_new_tokens=16, anneal_lr=True)
+    trainer = trainer_for(
+        sft_dir, tokenizer, steps=4, batch_size=4, mini_batch_size=4, ppo_epochs=1, max_new_tokens=16, anneal_lr=True
+    )
     seen = []
     trainer.train(callbacks=[lambda step, m: seen.append(trainer.optimizer.param_groups[0]["lr"])], progress=False)
     lr = trainer.settings.learning_rate

@@ -107,7 +107,9 @@ def test_large_learning_rate_returns_the_run_and_the_error_that_stopped_it(model
     assert error is None and len(big.history) == 1
 
     def diverge(self):
-        raise TutorError(f"PPO step {self.step_count}: the policy loss is NaN or infinite (1 value(s)), so training stopped; lower learning_rate.")
+        raise TutorError(
+            f"PPO step {self.step_count}: the policy loss is NaN or infinite (1 value(s)), so training stopped; lower learning_rate."
+        )
 
     monkeypatch.setattr(PPOTrainer, "step", diverge)
     stopped, error = large_learning_rate(models, trained, factor=5, steps=1)

@@ -28,7 +28,11 @@ def test_bad_preference_rows_name_the_row_and_field(rows, message):
 
 
 def test_ties_are_dropped_and_counted():
-    same = as_conversational("Explain duration.", chosen="Duration measures rate sensitivity.", rejected="Duration measures rate sensitivity.")
+    same = as_conversational(
+        "Explain duration.",
+        chosen="Duration measures rate sensitivity.",
+        rejected="Duration measures rate sensitivity.",
+    )
     flagged = {**ROW, "tie": True}
     kept, ties = check_preference_rows([ROW, same, flagged, ROW])
     assert len(kept) == 2 and ties == 2

@@ -9,11 +9,14 @@ from tutor.errors import TutorError
 from tutor.pretrain import PretrainSettings, learning_rate_at, pretrain, top_next_tokens
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"steps": 0}, "PretrainSettings.steps must be a whole number ≥ 1"),
-    ({"learning_rate": -1.0}, "PretrainSettings.learning_rate must be a finite number > 0"),
-    ({"warmup_steps": 2.5}, "PretrainSettings.warmup_steps must be a whole number ≥ 0"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"steps": 0}, "PretrainSettings.steps must be a whole number ≥ 1"),
+        ({"learning_rate": -1.0}, "PretrainSettings.learning_rate must be a finite number > 0"),
+        ({"warmup_steps": 2.5}, "PretrainSettings.warmup_steps must be a whole number ≥ 0"),
+    ],
+)
 def test_bad_settings_are_one_clear_sentence(changes, message):
     with pytest.raises(TutorError, match=message):
         PretrainSettings(**changes)
@@ -30,8 +33,12 @@ def test_the_learning_rate_warms_up_then_decays_to_a_tenth():
 def test_a_few_steps_lower_the_loss_and_feed_the_callbacks(tiny_tokenizer):
     seen = []
     settings = PretrainSettings(steps=8, batch_size=4, seq_len=64, warmup_steps=2, n_docs=40)
-    result = pretrain(settings, tokenizer=tiny_tokenizer, callbacks=[lambda step, metrics: seen.append((step, metrics))],
-                      progress=False)
+    result = pretrain(
+        settings,
+        tokenizer=tiny_tokenizer,
+        callbacks=[lambda step, metrics: seen.append((step, metrics))],
+        progress=False,
+    )
     assert [step for step, _ in seen] == list(range(8))
     assert [metrics["loss"] for _, metrics in seen] == result.losses
     assert result.losses[-1] < result.losses[0]

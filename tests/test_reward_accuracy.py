@@ -40,7 +40,9 @@ def test_evaluation_with_the_annotators_own_scores_reaches_the_ceiling():
 def test_the_other_persona_is_a_worse_predictor_of_riley():
     riley, quinn = GoldAnnotator("riley"), GoldAnnotator("quinn")
     pairs = held_out_pairs(300)
-    as_quinn = evaluate_scores(pairs, [quinn.score(p, a) for p, a, _ in pairs], [quinn.score(p, b) for p, _, b in pairs], riley)
+    as_quinn = evaluate_scores(
+        pairs, [quinn.score(p, a) for p, a, _ in pairs], [quinn.score(p, b) for p, _, b in pairs], riley
+    )
     assert as_quinn["expected_accuracy"] < riley.bayes_accuracy(pairs) - 0.05
 
 
@@ -67,7 +69,9 @@ def test_what_it_learned_puts_a_perfect_model_on_the_gold_column():
 def test_accuracy_by_clarity_of_the_gold_scores_is_the_ceiling():
     judge = GoldAnnotator("riley")
     pairs = held_out_pairs(200)
-    table = accuracy_by_clarity(pairs, [judge.score(p, a) for p, a, _ in pairs], [judge.score(p, b) for p, _, b in pairs], judge)
+    table = accuracy_by_clarity(
+        pairs, [judge.score(p, a) for p, a, _ in pairs], [judge.score(p, b) for p, _, b in pairs], judge
+    )
     assert table["pairs"].sum() == 200
     assert (table["reward model"] - table["ceiling"]).abs().max() < 1e-3
 
@@ -75,8 +79,11 @@ def test_accuracy_by_clarity_of_the_gold_scores_is_the_ceiling():
 def test_agreement_table_puts_each_persona_on_its_own_ceiling():
     riley, quinn = GoldAnnotator("riley"), GoldAnnotator("quinn")
     pairs = held_out_pairs(100)
-    table = agreement_table(pairs, {"Riley's scores": gold_scores(riley, pairs), "Quinn's scores": gold_scores(quinn, pairs)},
-                            annotators=(riley, quinn))
+    table = agreement_table(
+        pairs,
+        {"Riley's scores": gold_scores(riley, pairs), "Quinn's scores": gold_scores(quinn, pairs)},
+        annotators=(riley, quinn),
+    )
     assert list(table.columns) == ["Riley's scores", "Quinn's scores"]
     assert list(table.index) == ["agrees with Riley", "agrees with Quinn"]
     assert table.loc["agrees with Riley", "Riley's scores"] == pytest.approx(riley.bayes_accuracy(pairs))
@@ -91,7 +98,10 @@ def test_held_out_report_reads_the_stage_scores(fast_course):
     where = folder(fast_course, "reward")
     where.mkdir(parents=True, exist_ok=True)
     (where / "metrics.json").write_text(json.dumps({"stage": "reward", "fast": True, "metrics": {}}))
-    scores = {"scores_a": [judge.score(p, a) for p, a, _ in pairs], "scores_b": [judge.score(p, b) for p, _, b in pairs]}
+    scores = {
+        "scores_a": [judge.score(p, a) for p, a, _ in pairs],
+        "scores_b": [judge.score(p, b) for p, _, b in pairs],
+    }
     (where / "held_out.json").write_text(json.dumps({"persona": "riley", "label_temperature": None, **scores}))
     try:
         got_pairs, report, annotator = held_out_report(fast_course)

@@ -24,14 +24,27 @@ def tiny_reward_model(tokenizer, seed=0):
     from transformers import AutoModelForSequenceClassification
 
     torch.manual_seed(seed)
-    config = tiny_config(tokenizer, num_hidden_layers=1, hidden_size=32, intermediate_size=64,
-                         num_attention_heads=2, num_key_value_heads=2, num_labels=1)
+    config = tiny_config(
+        tokenizer,
+        num_hidden_layers=1,
+        hidden_size=32,
+        intermediate_size=64,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        num_labels=1,
+    )
     return AutoModelForSequenceClassification.from_config(config)
 
 
 def trainer_for(tokenizer, dataset, tmp_path):
-    return make_trainer(tiny_reward_model(tokenizer), tokenizer, dataset, tmp_path,
-                        settings=RewardSettings(batch_size=4), progress=False)
+    return make_trainer(
+        tiny_reward_model(tokenizer),
+        tokenizer,
+        dataset,
+        tmp_path,
+        settings=RewardSettings(batch_size=4),
+        progress=False,
+    )
 
 
 # --------------------------------------------------------------------------- the twin
@@ -70,7 +83,9 @@ def test_bradley_terry_margin_equals_rewardtrainer_margin(tiny_tokenizer, tmp_pa
 
 def test_bradley_terry_loss_values():
     assert bradley_terry_loss(torch.tensor([0.0]), torch.tensor([0.0])).item() == pytest.approx(0.6931, abs=1e-4)
-    assert bradley_terry_loss(torch.tensor([5.0]), torch.tensor([0.0])) < bradley_terry_loss(torch.tensor([0.0]), torch.tensor([5.0]))
+    assert bradley_terry_loss(torch.tensor([5.0]), torch.tensor([0.0])) < bradley_terry_loss(
+        torch.tensor([0.0]), torch.tensor([5.0])
+    )
     big = bradley_terry_loss(torch.tensor([-200.0]), torch.tensor([200.0]))
     assert torch.isfinite(big) and big.item() == pytest.approx(400.0)
 

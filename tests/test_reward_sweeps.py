@@ -32,4 +32,3 @@ def test_noise_sweep_grades_each_temperature_and_the_stage(course_with_sft):
     assert ((table >= 0) & (table <= 1)).all().all()
     assert table.loc[(500, 1.0), "expected accuracy"] == pytest.approx(riley.bayes_accuracy(pairs), abs=1e-3)
     assert table.loc[(500, 1.0), "gold agreement"] == 1.0
-

@@ -18,8 +18,9 @@ def test_a_short_training_run_beats_chance_on_held_out_pairs(fast_course):
 
 
 def test_other_trainer_settings_reach_the_reward_trainer(fast_course):
-    trained = train(fast_course, RewardSettings(n_pairs=16), start=TINY_DIR, progress=False,
-                    trainer_options={"weight_decay": 0.1})
+    trained = train(
+        fast_course, RewardSettings(n_pairs=16), start=TINY_DIR, progress=False, trainer_options={"weight_decay": 0.1}
+    )
     assert trained.trainer.args.weight_decay == 0.1
 
 

@@ -22,15 +22,27 @@ def small_causal_lm(tokenizer, seed=0):
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(seed)
-    config = tiny_config(tokenizer, num_hidden_layers=1, hidden_size=32, intermediate_size=64,
-                         num_attention_heads=2, num_key_value_heads=2)
+    config = tiny_config(
+        tokenizer,
+        num_hidden_layers=1,
+        hidden_size=32,
+        intermediate_size=64,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+    )
     return AutoModelForCausalLM.from_config(config)
 
 
 @pytest.fixture(scope="module")
 def trainer_and_batch(tiny_tokenizer, tmp_path_factory):
-    trainer = make_trainer(small_causal_lm(tiny_tokenizer), tiny_tokenizer, sft_dataset(12), tmp_path_factory.mktemp("sft"),
-                           settings=SFTSettings(batch_size=6), progress=False)
+    trainer = make_trainer(
+        small_causal_lm(tiny_tokenizer),
+        tiny_tokenizer,
+        sft_dataset(12),
+        tmp_path_factory.mktemp("sft"),
+        settings=SFTSettings(batch_size=6),
+        progress=False,
+    )
     batch = next(iter(trainer.get_train_dataloader()))
     return trainer, batch
 
@@ -77,7 +89,10 @@ def test_completion_loss_ignores_prompt_tokens():
 
 
 def conversational(prompt, completion):
-    return {"prompt": [{"role": "user", "content": prompt}], "completion": [{"role": "assistant", "content": completion}]}
+    return {
+        "prompt": [{"role": "user", "content": prompt}],
+        "completion": [{"role": "assistant", "content": completion}],
+    }
 
 
 @pytest.mark.parametrize(
@@ -86,8 +101,10 @@ def conversational(prompt, completion):
         ([], "empty"),
         ([{"prompt": "Explain duration."}], "row 0 has no 'completion'"),
         ([{"completion": "Duration is ..."}], "row 0 has no 'prompt'"),
-        ([conversational("Explain duration.", "Duration measures ..."), conversational("Explain convexity.", "")],
-         "row 1 has an empty 'completion'"),
+        (
+            [conversational("Explain duration.", "Duration measures ..."), conversational("Explain convexity.", "")],
+            "row 1 has an empty 'completion'",
+        ),
         ([{"prompt": "   ", "completion": "Duration measures ..."}], "row 0 has an empty 'prompt'"),
         ([{"prompt": "Explain duration.", "completion": None}], "row 0 has a NoneType as 'completion'"),
         (["Explain duration."], "row 0 is a str"),
@@ -101,8 +118,10 @@ def test_bad_sft_rows_name_the_row_and_field(rows, message):
 
 
 def test_good_rows_of_both_formats_pass():
-    rows = [{"prompt": "Explain duration.", "completion": "Duration measures rate sensitivity."},
-            conversational("Explain convexity.", "Convexity is the curvature.")]
+    rows = [
+        {"prompt": "Explain duration.", "completion": "Duration measures rate sensitivity."},
+        conversational("Explain convexity.", "Convexity is the curvature."),
+    ]
     assert check_sft_rows(rows) == rows
 
 

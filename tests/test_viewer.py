@@ -14,9 +14,7 @@ PROMPTS = [
 
 
 def _samples(prefix):
-    return Samples(
-        PROMPTS, [f"{prefix} answer {i} <b>bold</b>" for i in range(3)], [True, True, False]
-    )
+    return Samples(PROMPTS, [f"{prefix} answer {i} <b>bold</b>" for i in range(3)], [True, True, False])
 
 
 def test_needs_samples_for_the_same_prompts():

@@ -103,7 +103,9 @@ def test_analyser_flags_flaws():
 
 
 def test_analyser_tolerates_a_slightly_garbled_copy_of_a_fact():
-    garbled = "Convexity describes how a bond's price curve bends as rates change, so the price does not move along a line."
+    garbled = (
+        "Convexity describes how a bond's price curve bends as rates change, so the price does not move along a line."
+    )
     assert analyse(garbled, "Explain convexity.").facts == 1
 
 

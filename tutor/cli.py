@@ -38,9 +38,11 @@ def ppo_vs_dpo_table(summary: dict) -> str | None:
     if not {"ppo", "dpo"} <= set(summary):
         return None
     rows = [("", "PPO (RLHF)", "DPO")]
-    for key, label, fmt in (("gold_win_rate_vs_sft", "gold win-rate vs SFT", "{:.0%}"),
-                            ("kl", "KL to SFT (nats/answer)", "{:.2f}"),
-                            ("seconds", "training time (s)", "{:.0f}")):
+    for key, label, fmt in (
+        ("gold_win_rate_vs_sft", "gold win-rate vs SFT", "{:.0%}"),
+        ("kl", "KL to SFT (nats/answer)", "{:.2f}"),
+        ("seconds", "training time (s)", "{:.0f}"),
+    ):
         cells = [summary[m].get(key) for m in ("ppo", "dpo")]
         rows.append((label, *(fmt.format(c) if isinstance(c, int | float) else "-" for c in cells)))
     from tutor.labs.comparison import dpo_labels, dpo_loop

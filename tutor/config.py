@@ -33,8 +33,16 @@ def check_whole(settings, name: str, minimum: int = 1) -> None:
         raise TutorError(f"{_owner(settings)}.{name} must be a whole number ≥ {minimum}, got {value!r}.")
 
 
-def check_number(settings, name: str, *, above: float | None = None, at_least: float | None = None,
-                 at_most: float | None = None, below: float | None = None, optional: bool = False) -> None:
+def check_number(
+    settings,
+    name: str,
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    below: float | None = None,
+    optional: bool = False,
+) -> None:
     """`name` must be a finite real number within the given bounds (None too, when `optional`)."""
     value = getattr(settings, name)
     if optional and value is None:

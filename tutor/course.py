@@ -99,9 +99,7 @@ def check_model(model: str) -> str:
     if model == TINY:
         return model
     path = Path(model).expanduser()
-    if not path.is_dir() or not (
-        (path / "config.json").exists() or any(path.glob("*.gguf"))
-    ):
+    if not path.is_dir() or not ((path / "config.json").exists() or any(path.glob("*.gguf"))):
         raise TutorError(
             f'MODEL {model!r} is neither "tiny" nor a local folder holding a transformers model '
             "(config.json and weights, or a .gguf file); downloads are off, so give a folder on disk."

@@ -80,12 +80,16 @@ def check_sft_rows(rows) -> list[dict]:
 
 def to_dataset(rows):
     """Checked rows as a `datasets.Dataset` (bad rows raise a TutorError naming row and field)."""
-    return datasets.Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in check_sft_rows(rows)])
+    return datasets.Dataset.from_list(
+        [{"prompt": r["prompt"], "completion": r["completion"]} for r in check_sft_rows(rows)]
+    )
 
 
 def sft_dataset(n: int = 2000, seed: int = 0, split: str = "train"):
     """The world's prompt → ideal answer pairs as a conversational `datasets.Dataset`."""
-    return to_dataset([as_conversational(ex["prompt"], completion=ex["completion"]) for ex in sft_examples(n, seed=seed, split=split)])
+    return to_dataset(
+        [as_conversational(ex["prompt"], completion=ex["completion"]) for ex in sft_examples(n, seed=seed, split=split)]
+    )
 
 
 def completion_loss(logits, labels):
@@ -101,8 +105,17 @@ def completion_loss(logits, labels):
     return -(token_logps * mask).sum() / mask.sum().clamp(min=1)
 
 
-def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", settings: SFTSettings | None = None,
-                 callbacks=None, progress: bool = True, **overrides):
+def make_trainer(
+    model,
+    tokenizer,
+    dataset,
+    output_dir,
+    device: str = "cpu",
+    settings: SFTSettings | None = None,
+    callbacks=None,
+    progress: bool = True,
+    **overrides,
+):
     """An SFTTrainer with CPU-safe settings (see tutor.core.trl_setup), completion-only loss and one
     quiet progress bar. `overrides` go to SFTConfig."""
     s = settings or SFTSettings()
@@ -117,7 +130,9 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
     return quiet_progress(skip_full_collection(trainer), "SFT", show=progress)
 
 
-def train(course, settings: SFTSettings | None = None, dataset=None, callbacks=None, progress: bool = True) -> TrainedModel:
+def train(
+    course, settings: SFTSettings | None = None, dataset=None, callbacks=None, progress: bool = True
+) -> TrainedModel:
     """Fine-tune the course's base model on prompt → answer pairs (the world's, by default)."""
     s = settings or SFTSettings.for_mode(course.fast, course.model)
     base = model_folder(course, "base")
@@ -125,13 +140,23 @@ def train(course, settings: SFTSettings | None = None, dataset=None, callbacks=N
     model = load_causal_lm(base, course.device)
     if dataset is None:
         dataset = sft_dataset(s.n_examples, s.seed)
-    trainer = make_trainer(model, tokenizer, dataset, course.model_runs / "sft" / "trainer", course.device, s,
-                           callbacks=callbacks, progress=progress)
+    trainer = make_trainer(
+        model,
+        tokenizer,
+        dataset,
+        course.model_runs / "sft" / "trainer",
+        course.device,
+        s,
+        callbacks=callbacks,
+        progress=progress,
+    )
     trainer.train()
     return TrainedModel(trainer.model.eval(), tokenizer, trainer)
 
 
-def build_stage(course, where: Path, settings: SFTSettings | None = None, callbacks=None, progress: bool = True) -> dict:
+def build_stage(
+    course, where: Path, settings: SFTSettings | None = None, callbacks=None, progress: bool = True
+) -> dict:
     """The `sft` stage: fine-tune the base model, save it, measure it on held-out prompts.
 
     callbacks: transformers TrainerCallbacks (e.g. a live loss plot) for notebook 02.
@@ -174,11 +199,17 @@ def persona_ranking(prompt: str, texts: list[str]):
     rows = []
     for i, text in enumerate(texts):
         profile = analyse(text, prompt)
-        rows.append({
-            "answer": i, "words": profile.words, "politeness": round(profile.politeness, 2),
-            "audience": round(profile.audience, 2), "correct facts": profile.facts, "riley score": round(riley.score(prompt, text), 2),
-            "quinn score": round(quinn.score(prompt, text), 2),
-        })
+        rows.append(
+            {
+                "answer": i,
+                "words": profile.words,
+                "politeness": round(profile.politeness, 2),
+                "audience": round(profile.audience, 2),
+                "correct facts": profile.facts,
+                "riley score": round(riley.score(prompt, text), 2),
+                "quinn score": round(quinn.score(prompt, text), 2),
+            }
+        )
     table = pd.DataFrame(rows).set_index("answer")
     table["riley rank"] = table["riley score"].rank(ascending=False, method="min").astype(int)
     table["quinn rank"] = table["quinn score"].rank(ascending=False, method="min").astype(int)

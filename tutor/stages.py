@@ -29,16 +29,41 @@ class Stage:
 STAGES: dict[str, Stage] = {
     s.name: s
     for s in (
-        Stage("base", (), "tutor.stages:build_base", ("fluent_rate", "follows_instruction_rate", "gold"),
-              "the pretrained model: knows the world's language, does not yet answer"),
-        Stage("sft", ("base",), "tutor.sft:build_stage", ("follows_instruction_rate", "eos_rate", "gold"),
-              "supervised fine-tuning: learns how to answer"),
-        Stage("reward", ("sft",), "tutor.reward:build_stage", ("accuracy", "bayes_accuracy"),
-              "a reward model learns the annotator's preferences"),
-        Stage("ppo", ("sft", "reward"), "tutor.ppo:build_stage", ("gold_win_rate_vs_sft", "kl"),
-              "PPO maximises reward − β·KL"),
-        Stage("dpo", ("sft",), "tutor.dpo:build_stage", ("gold_win_rate_vs_sft", "kl"),
-              "DPO optimises preference pairs directly"),
+        Stage(
+            "base",
+            (),
+            "tutor.stages:build_base",
+            ("fluent_rate", "follows_instruction_rate", "gold"),
+            "the pretrained model: knows the world's language, does not yet answer",
+        ),
+        Stage(
+            "sft",
+            ("base",),
+            "tutor.sft:build_stage",
+            ("follows_instruction_rate", "eos_rate", "gold"),
+            "supervised fine-tuning: learns how to answer",
+        ),
+        Stage(
+            "reward",
+            ("sft",),
+            "tutor.reward:build_stage",
+            ("accuracy", "bayes_accuracy"),
+            "a reward model learns the annotator's preferences",
+        ),
+        Stage(
+            "ppo",
+            ("sft", "reward"),
+            "tutor.ppo:build_stage",
+            ("gold_win_rate_vs_sft", "kl"),
+            "PPO maximises reward − β·KL",
+        ),
+        Stage(
+            "dpo",
+            ("sft",),
+            "tutor.dpo:build_stage",
+            ("gold_win_rate_vs_sft", "kl"),
+            "DPO optimises preference pairs directly",
+        ),
     )
 }
 
@@ -124,7 +149,13 @@ def build(course: Course, name: str, **options) -> dict:
 def save_record(course: Course, name: str, metrics: dict, seconds: float) -> dict:
     """Write stage `name`'s metrics.json, which makes the stage exist for every later notebook (also
     for a run a notebook trained itself, as notebook 05 does)."""
-    record = {"stage": name, "fast": course.fast, "model": course.model, "seconds": round(seconds, 2), "metrics": metrics}
+    record = {
+        "stage": name,
+        "fast": course.fast,
+        "model": course.model,
+        "seconds": round(seconds, 2),
+        "metrics": metrics,
+    }
     where = folder(course, name)
     where.mkdir(parents=True, exist_ok=True)
     (where / "metrics.json").write_text(json.dumps(record, indent=2))

@@ -108,9 +108,7 @@ def start_jupyter(
     home.mkdir(parents=True, exist_ok=True)
     token, port = secrets.token_hex(16), free_port()
     environ = dict(os.environ)
-    environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in [str(REPO), environ.get("PYTHONPATH", "")] if p
-    )
+    environ["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO), environ.get("PYTHONPATH", "")] if p)
     for name, sub in [
         ("JUPYTER_CONFIG_DIR", "config"),
         ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
@@ -148,9 +146,7 @@ def start_jupyter(
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"jupyter lab exited with code {process.returncode}:\n{server.log_tail()}"
-            )
+            raise RuntimeError(f"jupyter lab exited with code {process.returncode}:\n{server.log_tail()}")
         try:
             server.api("api/status")
             return server
@@ -158,9 +154,7 @@ def start_jupyter(
             pass
         if time.monotonic() > deadline:
             stop_jupyter(server)
-            raise RuntimeError(
-                f"jupyter lab did not answer in {timeout:.0f} s:\n{server.log_tail()}"
-            )
+            raise RuntimeError(f"jupyter lab did not answer in {timeout:.0f} s:\n{server.log_tail()}")
         time.sleep(0.3)
 
 
@@ -228,9 +222,7 @@ _STATUS_BAR_IDLE = """() => [...document.querySelectorAll('.jp-StatusBar-Item')]
 
 
 def _indicator(page) -> str | None:
-    return page.locator(_PANEL + " .jp-Notebook-ExecutionIndicator").first.get_attribute(
-        "data-status", timeout=5_000
-    )
+    return page.locator(_PANEL + " .jp-Notebook-ExecutionIndicator").first.get_attribute("data-status", timeout=5_000)
 
 
 _PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
@@ -238,9 +230,9 @@ _PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
 def wait_for_kernel(page, status: str = "idle", timeout: float = 120_000) -> None:
     """Wait until the open notebook's execution indicator shows `status` (idle, busy, ...)."""
-    page.locator(
-        f'{_PANEL} .jp-Notebook-ExecutionIndicator[data-status="{status}"]'
-    ).first.wait_for(state="attached", timeout=timeout)
+    page.locator(f'{_PANEL} .jp-Notebook-ExecutionIndicator[data-status="{status}"]').first.wait_for(
+        state="attached", timeout=timeout
+    )
 
 
 def run_command(page, command: str) -> None:
@@ -320,9 +312,7 @@ def save_notebook(page, timeout: float = 30_000) -> None:
     """Save the open notebook (File ▸ Save) and wait until its tab is no longer marked dirty."""
     page.locator(".lm-MenuBar-item", has_text="File").first.click()
     page.locator('.lm-Menu-item[data-command="docmanager:save"]').first.click()
-    page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for(
-        state="detached", timeout=timeout
-    )
+    page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for(state="detached", timeout=timeout)
 
 
 def chromium_missing_reason() -> str | None:
@@ -333,10 +323,7 @@ def chromium_missing_reason() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "the playwright package is not installed"
-    if (
-        shutil.which("jupyter-lab") is None
-        and not (Path(sys.prefix) / "bin" / "jupyter-lab").exists()
-    ):
+    if shutil.which("jupyter-lab") is None and not (Path(sys.prefix) / "bin" / "jupyter-lab").exists():
         try:
             import jupyterlab  # noqa: F401
         except ImportError:

@@ -43,9 +43,7 @@ for step in range({STEPS}):
 def plot_elements(page, index: int):
     """Plotly graphs in the cell's outputs: our live div, or the output node itself when
     JupyterLab's plotly renderer draws the static figure."""
-    return cell(page, index).locator(
-        ".jp-OutputArea-output.js-plotly-plot, .jp-OutputArea-output .js-plotly-plot"
-    )
+    return cell(page, index).locator(".jp-OutputArea-output.js-plotly-plot, .jp-OutputArea-output .js-plotly-plot")
 
 
 def plotted_points(page, index: int) -> int:

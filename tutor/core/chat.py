@@ -39,15 +39,20 @@ def prompt_texts(tokenizer, prompts: Sequence[str], chat: bool = True) -> list[s
     or, for a base model that never saw chat markers, a plain "Question: … Answer:" prefix."""
     if not chat:
         return [completion_prompt(p) for p in prompts]
-    return [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
-            for p in prompts]
+    return [
+        tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in prompts
+    ]
 
 
 def conversation_texts(tokenizer, prompts: Sequence[str], answers: Sequence[str]) -> list[str]:
     """Prompt + answer as one rendered conversation (what the reward model reads)."""
-    return [tokenizer.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": a}],
-                                          tokenize=False)
-            for p, a in zip(prompts, answers, strict=True)]
+    return [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p}, {"role": "assistant", "content": a}], tokenize=False
+        )
+        for p, a in zip(prompts, answers, strict=True)
+    ]
 
 
 def encode_prompts(tokenizer, prompts: Sequence[str], chat: bool = True, max_length: int | None = None):
@@ -65,16 +70,22 @@ def encode_prompts(tokenizer, prompts: Sequence[str], chat: bool = True, max_len
     return enc
 
 
-def answer_ids(tokenizer, prompts: Sequence[str], answers: Sequence[str], ended: Sequence[bool] | None = None,
-               max_length: int | None = None) -> list[tuple[list[int], list[int]]]:
+def answer_ids(
+    tokenizer,
+    prompts: Sequence[str],
+    answers: Sequence[str],
+    ended: Sequence[bool] | None = None,
+    max_length: int | None = None,
+) -> list[tuple[list[int], list[int]]]:
     """(prompt ids, answer ids) per row, tokenised as TRL tokenises conversational data: the whole
     conversation is rendered, and the answer is what follows the prompt's own rendering. The answer
     keeps its end-of-answer token when it ended by itself (always, for training data); with
     `max_length`, prompt + answer is cut to that many tokens, keeping the start (as DPOTrainer does)."""
     rows = []
     eos = tokenizer.eos_token_id
-    for i, (prompt, full_text) in enumerate(zip(prompt_texts(tokenizer, prompts),
-                                                conversation_texts(tokenizer, prompts, answers), strict=True)):
+    for i, (prompt, full_text) in enumerate(
+        zip(prompt_texts(tokenizer, prompts), conversation_texts(tokenizer, prompts, answers), strict=True)
+    ):
         prompt_part = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         full = tokenizer(full_text, add_special_tokens=False)["input_ids"]
         n = 0

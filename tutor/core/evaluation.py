@@ -42,7 +42,9 @@ def summarize(samples: Samples, annotator: GoldAnnotator) -> dict:
         raise TutorError("summarize() got no samples to measure.")
     gold = annotator.scores(samples.prompts, samples.texts)
     n = len(samples)
-    follow = [follows_instruction(p, t, e) for p, t, e in zip(samples.prompts, samples.texts, samples.ended, strict=True)]
+    follow = [
+        follows_instruction(p, t, e) for p, t, e in zip(samples.prompts, samples.texts, samples.ended, strict=True)
+    ]
     profile = profile_table(samples.texts, samples.prompts)
     return {
         "gold": sum(gold) / n,
@@ -80,7 +82,9 @@ def prompt_group(prompt: str) -> str:
     p = parse_prompt(prompt)
     if p.kind == "advice":
         return "advice"
-    return {"quant": "explain, asks for a quant", "retail": "explain, asks for a beginner"}.get(p.audience, "explain, no audience named")
+    return {"quant": "explain, asks for a quant", "retail": "explain, asks for a beginner"}.get(
+        p.audience, "explain, no audience named"
+    )
 
 
 def written_for_quants(prompts: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
@@ -96,7 +100,9 @@ def by_prompt_group(annotator: GoldAnnotator, samples: Samples, baseline: Sample
     in the same order), that group's share of all the comparisons lost, and how many of the model's
     and the baseline's answers are written for quants: where a model wins, and where it still loses."""
     if list(samples.prompts) != list(baseline.prompts):
-        raise TutorError("by_prompt_group() needs the model's and the baseline's answers to the same prompts, in the same order.")
+        raise TutorError(
+            "by_prompt_group() needs the model's and the baseline's answers to the same prompts, in the same order."
+        )
     rows: dict[str, list[int]] = {}
     for i, prompt in enumerate(samples.prompts):
         rows.setdefault(prompt_group(prompt), []).append(i)
@@ -106,17 +112,22 @@ def by_prompt_group(annotator: GoldAnnotator, samples: Samples, baseline: Sample
     for group, idx in sorted(rows.items()):
         prompts = [samples.prompts[i] for i in idx]
         win = win_rate(annotator, prompts, [samples.texts[i] for i in idx], [baseline.texts[i] for i in idx])
-        out[group] = {"answers": len(idx), "win-rate": win, "share of all losses": (1 - win) * len(idx),
-                      "written for quants": model_quants[group],
-                      "baseline written for quants": baseline_quants[group]}
+        out[group] = {
+            "answers": len(idx),
+            "win-rate": win,
+            "share of all losses": (1 - win) * len(idx),
+            "written for quants": model_quants[group],
+            "baseline written for quants": baseline_quants[group],
+        }
     lost = sum(r["share of all losses"] for r in out.values()) or 1.0
     for r in out.values():
         r["share of all losses"] /= lost
     return out
 
 
-def sample_eval(model, tokenizer, prompts: Sequence[str], *, chat: bool = True, seed: int = 1234, batch_size: int = 512,
-                **kwargs) -> Samples:
+def sample_eval(
+    model, tokenizer, prompts: Sequence[str], *, chat: bool = True, seed: int = 1234, batch_size: int = 512, **kwargs
+) -> Samples:
     """Samples for evaluation, with a fixed seed so every stage is compared on equal footing. The
     held-out answers go in one batch (280 in full mode: 1.5 s instead of 2.6 s in batches of 64 on
     2 cores)."""
@@ -142,8 +153,13 @@ class Evaluation:
 
     def metrics(self) -> dict:
         """The numbers, as a stage's metrics.json records them (no samples; unmeasured ones left out)."""
-        out = {"gold": self.gold, "follows_instruction_rate": self.follows_instruction_rate, "eos_rate": self.eos_rate,
-               "fluent_rate": self.fluent_rate, "profile": self.profile}
+        out = {
+            "gold": self.gold,
+            "follows_instruction_rate": self.follows_instruction_rate,
+            "eos_rate": self.eos_rate,
+            "fluent_rate": self.fluent_rate,
+            "profile": self.profile,
+        }
         for key in ("gold_win_rate_vs_sft", "kl"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -151,8 +167,16 @@ class Evaluation:
         return out
 
 
-def measure(samples: Samples, judge: GoldAnnotator, *, baseline: Samples | Sequence[str] | None = None,
-            model=None, ref_model=None, tokenizer=None, seconds: float = 0.0) -> Evaluation:
+def measure(
+    samples: Samples,
+    judge: GoldAnnotator,
+    *,
+    baseline: Samples | Sequence[str] | None = None,
+    model=None,
+    ref_model=None,
+    tokenizer=None,
+    seconds: float = 0.0,
+) -> Evaluation:
     """An `Evaluation` of answers already sampled: the gold score and profile; the win-rate over
     `baseline` (answers to the same prompts, in the same order); the KL of `model` to `ref_model`."""
     from tutor.core.logprobs import answer_kl
@@ -168,15 +192,40 @@ def measure(samples: Samples, judge: GoldAnnotator, *, baseline: Samples | Seque
         win = win_rate(judge, samples.prompts, samples.texts, list(baseline))
     if ref_model is not None:
         kl = float(answer_kl(model, ref_model, tokenizer, samples).mean())
-    return Evaluation(samples, summary["gold"], summary["follows_instruction_rate"], summary["eos_rate"],
-                      summary["fluent_rate"], summary["profile"], win, kl, seconds + time.perf_counter() - start)
+    return Evaluation(
+        samples,
+        summary["gold"],
+        summary["follows_instruction_rate"],
+        summary["eos_rate"],
+        summary["fluent_rate"],
+        summary["profile"],
+        win,
+        kl,
+        seconds + time.perf_counter() - start,
+    )
 
 
-def evaluate_model(model, tokenizer, prompts: Sequence[str], judge: GoldAnnotator, *, baseline=None, ref_model=None,
-                   chat: bool = True, seed: int = 1234, **sampling) -> Evaluation:
+def evaluate_model(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    judge: GoldAnnotator,
+    *,
+    baseline=None,
+    ref_model=None,
+    chat: bool = True,
+    seed: int = 1234,
+    **sampling,
+) -> Evaluation:
     """Sample `model`'s answers to `prompts` (`sample_eval`: the same seed for every stage) and `measure` them."""
     start = time.perf_counter()
     samples = sample_eval(model, tokenizer, list(prompts), chat=chat, seed=seed, **sampling)
-    return measure(samples, judge, baseline=baseline, model=model, ref_model=ref_model, tokenizer=tokenizer,
-                   seconds=time.perf_counter() - start)
-
+    return measure(
+        samples,
+        judge,
+        baseline=baseline,
+        model=model,
+        ref_model=ref_model,
+        tokenizer=tokenizer,
+        seconds=time.perf_counter() - start,
+    )

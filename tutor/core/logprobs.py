@@ -46,8 +46,15 @@ def next_token_logps(model, ids, attn):
     return torch.log_softmax(logits, dim=-1).cpu()
 
 
-def answer_logps(model, tokenizer, prompts: Sequence[str], answers: Sequence[str], ended: Sequence[bool] | None = None,
-                 batch_size: int = 64, max_length: int | None = None):
+def answer_logps(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    answers: Sequence[str],
+    ended: Sequence[bool] | None = None,
+    batch_size: int = 64,
+    max_length: int | None = None,
+):
     """Σ over answer tokens of log π(token | prompt, earlier tokens): one float per row (a tensor)."""
     import torch
 
@@ -78,8 +85,9 @@ def answer_kls(model, ref_model, tokenizer, samples, batch_size: int = 64) -> di
         for picked, ids, attn, mask in _batches(rows, tokenizer.pad_token_id, batch_size):
             logps, ref_logps = next_token_logps(model, ids, attn), next_token_logps(ref_model, ids, attn)
             tokens, answer = ids[:, 1:].unsqueeze(-1), mask[:, 1:]
-            sampled[picked] = ((logps.gather(-1, tokens).squeeze(-1) * answer).sum(-1)
-                               - (ref_logps.gather(-1, tokens).squeeze(-1) * answer).sum(-1))
+            sampled[picked] = (logps.gather(-1, tokens).squeeze(-1) * answer).sum(-1) - (
+                ref_logps.gather(-1, tokens).squeeze(-1) * answer
+            ).sum(-1)
             exact[picked] = ((logps.exp() * (logps - ref_logps)).sum(-1) * answer).sum(-1)
     model.train(modes[0])
     ref_model.train(modes[1])

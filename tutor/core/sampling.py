@@ -66,8 +66,9 @@ def sample(
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start : start + batch_size]
             enc = encode_prompts(tokenizer, batch, chat=chat).to(device)
-            rows, _ = sample_tokens(model, enc["input_ids"], enc["attention_mask"], eos, max_new_tokens,
-                             None if greedy else temperature)
+            rows, _ = sample_tokens(
+                model, enc["input_ids"], enc["attention_mask"], eos, max_new_tokens, None if greedy else temperature
+            )
             for row in rows:
                 hit = row[-1] == eos if row else False
                 kept = row[:-1] if hit else row
@@ -79,8 +80,15 @@ def sample(
     return Samples(prompts, texts, ended, lengths)
 
 
-def sample_tokens(model, input_ids, attention_mask, eos: int, max_new_tokens: int, temperature: float | None,
-           return_logps: bool = False):
+def sample_tokens(
+    model,
+    input_ids,
+    attention_mask,
+    eos: int,
+    max_new_tokens: int,
+    temperature: float | None,
+    return_logps: bool = False,
+):
     """The sampling loop: one forward pass per new token over the key/value cache. Rows that wrote
     `eos` leave the batch (once a tenth of it has finished), so a few long answers do not keep every
     row computing. transformers' `generate` does the same maths with far more Python per token,
@@ -109,15 +117,23 @@ def sample_tokens(model, input_ids, attention_mask, eos: int, max_new_tokens: in
     done = torch.zeros(n, dtype=torch.bool, device=input_ids.device)  # finished, still in the batch
     extra = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
     with torch.inference_mode():  # no_grad, minus autograd's bookkeeping: 5 % faster here, the same tokens
-        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=position, use_cache=True,
-                       **{cache_name: cache}, **extra).logits[:, -1]
+        logits = model(
+            input_ids=input_ids,
+            attention_mask=mask,
+            position_ids=position,
+            use_cache=True,
+            **{cache_name: cache},
+            **extra,
+        ).logits[:, -1]
         position = position[:, -1:] + 1
         for step in range(max_new_tokens):
             tokens = logits.argmax(-1) if temperature is None else _draw(logits, temperature)
             if return_logps:
                 scale = 1.0 if temperature is None else temperature
                 lp = torch.log_softmax(logits.float() / scale, dim=-1).gather(-1, tokens[:, None]).squeeze(-1).tolist()
-            for i, (row, token, finished) in enumerate(zip(alive.tolist(), tokens.tolist(), done.tolist(), strict=True)):
+            for i, (row, token, finished) in enumerate(
+                zip(alive.tolist(), tokens.tolist(), done.tolist(), strict=True)
+            ):
                 if not finished:
                     rows[row].append(token)
                     if return_logps:
@@ -131,8 +147,13 @@ def sample_tokens(model, input_ids, attention_mask, eos: int, max_new_tokens: in
                 for layer in cache.layers:
                     layer.batch_select_indices(keep)
             mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=-1)
-            logits = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=position, use_cache=True,
-                           **{cache_name: cache}).logits[:, -1]
+            logits = model(
+                input_ids=tokens[:, None],
+                attention_mask=mask,
+                position_ids=position,
+                use_cache=True,
+                **{cache_name: cache},
+            ).logits[:, -1]
             position = position + 1
     return rows, logps
 
@@ -145,7 +166,8 @@ def _draw(logits, temperature: float):
     probs = torch.softmax(logits.float() / temperature, dim=-1)
     cdf = probs.cumsum(-1)
     if not bool(torch.isfinite(cdf[:, -1]).all()):  # a NaN or infinity anywhere in a row ends up in its total
-        raise TutorError("The model's next-token probabilities are NaN or infinite, so it cannot sample "
-                         "(its weights diverged).")
+        raise TutorError(
+            "The model's next-token probabilities are NaN or infinite, so it cannot sample (its weights diverged)."
+        )
     u = torch.rand(cdf.shape[0], 1, device=cdf.device) * cdf[:, -1:]
     return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp_(max=cdf.shape[-1] - 1)

@@ -7,7 +7,10 @@ from tutor.errors import TutorError
 
 def check_same_vocabulary(model, ref_model, tokenizer) -> None:
     """Policy and reference must score the same tokens, or log π − log π_ref means nothing."""
-    sizes = {"model": model.get_output_embeddings().weight.shape[0], "reference": ref_model.get_output_embeddings().weight.shape[0]}
+    sizes = {
+        "model": model.get_output_embeddings().weight.shape[0],
+        "reference": ref_model.get_output_embeddings().weight.shape[0],
+    }
     if sizes["model"] != sizes["reference"]:
         raise TutorError(
             f"The reference model has a vocabulary of {sizes['reference']} tokens but the model has "
@@ -31,7 +34,9 @@ def check_pairs(dataset, tokenizer, max_length: int) -> None:
         raise TutorError("The preference data set is empty; DPO needs rows with 'prompt', 'chosen' and 'rejected'.")
     for column in ("prompt", "chosen", "rejected"):
         if column not in dataset.column_names:
-            raise TutorError(f"The preference data set has no {column!r} column; it needs 'prompt', 'chosen' and 'rejected'.")
+            raise TutorError(
+                f"The preference data set has no {column!r} column; it needs 'prompt', 'chosen' and 'rejected'."
+            )
     for i, row in enumerate(dataset):
         prompt = row["prompt"]
         messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]

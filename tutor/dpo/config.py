@@ -41,7 +41,9 @@ class DPOSettings:
     use_learner_labels: bool = True  # notebook 03's labels, when there are enough, replace the annotator's
     answers_per_prompt: int = 8  # on-policy data: answers the annotator ranks per prompt (pair = best, worst)
     rounds: int = 3  # on-policy data: rounds of sample → rank → train (iterative DPO)
-    max_new_tokens: int = 96  # on-policy answers: 95 % of SFT answers end by then; one long answer keeps a whole batch generating
+    max_new_tokens: int = (
+        96  # on-policy answers: 95 % of SFT answers end by then; one long answer keeps a whole batch generating
+    )
     seed: int = 0
 
     def __post_init__(self):

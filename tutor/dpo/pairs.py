@@ -40,19 +40,31 @@ def _draw_prompts(rng, n: int, split: str) -> list[str]:
     return [rng.choice(prompts) for _ in range(n)]
 
 
-def sample_answers(model, tokenizer, n: int, seed: int = 0, k: int = 2, split: str = "train", max_new_tokens: int = 96) -> Answers:
+def sample_answers(
+    model, tokenizer, n: int, seed: int = 0, k: int = 2, split: str = "train", max_new_tokens: int = 96
+) -> Answers:
     """`n` prompts drawn from `split` (with replacement) and `k` answers to each, sampled from the model."""
     if k < 2:
         raise TutorError(f"on-policy pairs need k ≥ 2 answers per prompt, got {k}.")
     start = time.perf_counter()
     asked = _draw_prompts(random.Random(seed), n, split)
-    answers = [sample(model, tokenizer, asked, seed=seed * 100 + i + 1, max_new_tokens=max_new_tokens, batch_size=256).texts
-               for i in range(k)]
+    answers = [
+        sample(model, tokenizer, asked, seed=seed * 100 + i + 1, max_new_tokens=max_new_tokens, batch_size=256).texts
+        for i in range(k)
+    ]
     return Answers(asked, answers, seed, split, seconds=time.perf_counter() - start)
 
 
-def sft_answers(course, n: int, seed: int = 0, k: int = 2, split: str = "train", max_new_tokens: int = 96,
-                model=None, tokenizer=None) -> Answers:
+def sft_answers(
+    course,
+    n: int,
+    seed: int = 0,
+    k: int = 2,
+    split: str = "train",
+    max_new_tokens: int = 96,
+    model=None,
+    tokenizer=None,
+) -> Answers:
     """`sample_answers` from the SFT stage's model, kept next to it: round 1 of a DPO run ranks the
     SFT model's answers, so notebook 06's look at its pairs, the stage it builds and notebook 07's
     two-persona section (same seed) all rank the one set of answers instead of sampling it again.
@@ -67,15 +79,25 @@ def sft_answers(course, n: int, seed: int = 0, k: int = 2, split: str = "train",
         except ValueError:
             saved = {}
         if saved.get("weights") == stamp:
-            return Answers(saved["asked"], saved["answers"], seed, split, saved.get("seconds", 0.0), kept=True, weights=stamp)
+            return Answers(
+                saved["asked"], saved["answers"], seed, split, saved.get("seconds", 0.0), kept=True, weights=stamp
+            )
     if model is None:
         model, tokenizer = load_causal_lm(sft, course.device), load_tokenizer(sft)
     answers = sample_answers(model, tokenizer, n, seed, k, split, max_new_tokens)
     answers.weights = stamp
     if stamp is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"weights": stamp, "seconds": round(answers.seconds, 2), "asked": answers.asked,
-                                    "answers": answers.answers}))
+        path.write_text(
+            json.dumps(
+                {
+                    "weights": stamp,
+                    "seconds": round(answers.seconds, 2),
+                    "asked": answers.asked,
+                    "answers": answers.answers,
+                }
+            )
+        )
     return answers
 
 
@@ -114,7 +136,9 @@ def rank_answers(answers: Answers, persona="riley", picks: list | None = None):
     for row, (prompt, pick) in enumerate(zip(answers.asked, picks, strict=True)):
         if pick is not None:
             best, worst = pick
-            rows.append(as_conversational(prompt, chosen=answers.answers[best][row], rejected=answers.answers[worst][row]))
+            rows.append(
+                as_conversational(prompt, chosen=answers.answers[best][row], rejected=answers.answers[worst][row])
+            )
     return to_dataset(rows)
 
 
@@ -145,8 +169,15 @@ class TrainingData:
         return 1 if self.answers is None else math.comb(len(self.answers.answers), 2)
 
 
-def training_data(course, settings: DPOSettings, model=None, tokenizer=None, use_learner_labels: bool | None = None,
-                  seed: int | None = None, from_sft: bool | None = None) -> TrainingData:
+def training_data(
+    course,
+    settings: DPOSettings,
+    model=None,
+    tokenizer=None,
+    use_learner_labels: bool | None = None,
+    seed: int | None = None,
+    from_sft: bool | None = None,
+) -> TrainingData:
     """The pairs `settings.data` asks for; the learner's notebook-03 labels (pairs of SFT answers
     too) take the place of either source when there are enough of them. On-policy pairs rank
     `model`'s answers; `from_sft` (default: no `model` given) says they are the SFT stage's, so its
@@ -159,10 +190,14 @@ def training_data(course, settings: DPOSettings, model=None, tokenizer=None, use
     if learner_pairs is not None:
         return TrainingData(learner_pairs, f"your {len(learner_pairs)} labels from notebook 03", from_learner=True)
     if settings.data != "on_policy":
-        return TrainingData(*preference_data(course, settings.n_pairs, settings.persona, use_learner_labels=False, seed=seed))
+        return TrainingData(
+            *preference_data(course, settings.n_pairs, settings.persona, use_learner_labels=False, seed=seed)
+        )
     k = settings.answers_per_prompt
     if from_sft:
-        answers = sft_answers(course, settings.n_pairs, seed, k, max_new_tokens=settings.max_new_tokens, model=model, tokenizer=tokenizer)
+        answers = sft_answers(
+            course, settings.n_pairs, seed, k, max_new_tokens=settings.max_new_tokens, model=model, tokenizer=tokenizer
+        )
     else:
         answers = sample_answers(model, tokenizer, settings.n_pairs, seed, k, max_new_tokens=settings.max_new_tokens)
     pairs = rank_answers(answers, settings.persona)

@@ -37,9 +37,17 @@ def _fresh_copy(model, folder: Path, device: str):
     return fresh.eval()
 
 
-def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=None, output_dir=None, progress: bool = True,
-          start: Path | None = None, on_round: Callable[[int], None] | None = None,
-          measure_round: Callable[..., dict] | None = None) -> DPORun:
+def train(
+    course,
+    settings: DPOSettings | None = None,
+    dataset=None,
+    callbacks=None,
+    output_dir=None,
+    progress: bool = True,
+    start: Path | None = None,
+    on_round: Callable[[int], None] | None = None,
+    measure_round: Callable[..., dict] | None = None,
+) -> DPORun:
     """Fine-tune the SFT model (or the model saved in `start`) with DPO.
 
     One round trains on `dataset` (default: `training_data`). With `settings.rounds` > 1 (on-policy
@@ -68,10 +76,19 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
         if r == 0 and dataset is not None:
             data = TrainingData(dataset, f"{len(dataset)} given pairs")
         else:
-            data = training_data(course, s, policy, tokenizer, use_learner_labels=s.use_learner_labels and r == 0,
-                                 seed=s.seed * 1000 + r, from_sft=r == 0 and start is None)
+            data = training_data(
+                course,
+                s,
+                policy,
+                tokenizer,
+                use_learner_labels=s.use_learner_labels and r == 0,
+                seed=s.seed * 1000 + r,
+                from_sft=r == 0 and start is None,
+            )
             if data.answers is not None and data.answers.kept:
-                begin -= data.answers.seconds  # sampled by an earlier run: a run's time counts its sampling all the same
+                begin -= (
+                    data.answers.seconds
+                )  # sampled by an earlier run: a run's time counts its sampling all the same
         if data.from_learner:
             n_rounds = 1  # the learner's labels cannot be asked for again on fresh answers
         sources.append(data.source)
@@ -87,8 +104,13 @@ def train(course, settings: DPOSettings | None = None, dataset=None, callbacks=N
         seconds += spent
         n_pairs += len(trainer.train_dataset)
         history += [{**h, "round": r + 1} for h in trainer.state.log_history]
-        record = {"round": r + 1, "pairs": len(trainer.train_dataset), "labels": len(data.pairs) * data.labels_per_pair,
-                  "seconds": round(spent, 2), "data": data.source}
+        record = {
+            "round": r + 1,
+            "pairs": len(trainer.train_dataset),
+            "labels": len(data.pairs) * data.labels_per_pair,
+            "seconds": round(spent, 2),
+            "data": data.source,
+        }
         if data.answers is not None and data.answers.weights:
             record["sft_weights"] = data.answers.weights  # ranked from these SFT weights' kept answers (sft_answers)
         if measure_round is not None and r + 1 < n_rounds:

@@ -17,8 +17,14 @@ from tutor.world import GoldAnnotator
 
 def held_out(course, settings: DPOSettings, model, reference, tokenizer, where: Path | None = None) -> dict:
     """A round's model on the held-out prompts (win-rate over SFT, gold score, KL); its answers saved in `where`."""
-    result = evaluate_model(model, tokenizer, eval_prompts(course.fast), GoldAnnotator(settings.persona),
-                            baseline=load_samples(course, "sft"), ref_model=reference)
+    result = evaluate_model(
+        model,
+        tokenizer,
+        eval_prompts(course.fast),
+        GoldAnnotator(settings.persona),
+        baseline=load_samples(course, "sft"),
+        ref_model=reference,
+    )
     if where is not None:
         where.mkdir(parents=True, exist_ok=True)
         save_samples(where, result.samples)
@@ -54,8 +60,16 @@ def evaluate(course, run: DPORun, samples=None) -> dict:
     }
 
 
-def build_stage(course, where: Path, settings: DPOSettings | None = None, callbacks=None, progress: bool = True,
-                pairs=None, on_round=None, measure_rounds: bool = True) -> dict:
+def build_stage(
+    course,
+    where: Path,
+    settings: DPOSettings | None = None,
+    callbacks=None,
+    progress: bool = True,
+    pairs=None,
+    on_round=None,
+    measure_rounds: bool = True,
+) -> dict:
     """The `dpo` stage: DPO on the SFT model, saved, measured against SFT on held-out prompts.
     `callbacks` (e.g. a LivePlot's) let a notebook watch the training that makes the saved stage;
     `measure_rounds=False` skips the held-out measurement after each round but the last (the
@@ -68,8 +82,16 @@ def build_stage(course, where: Path, settings: DPOSettings | None = None, callba
     def measure_round(r: int, model, reference, tokenizer) -> dict:
         return held_out(course, settings, model, reference, tokenizer, rounds_dir / f"round-{r}")
 
-    run = train(course, settings, dataset=pairs, callbacks=callbacks, output_dir=where / "trainer", progress=progress,
-                on_round=on_round, measure_round=measure_round if measure_rounds else None)
+    run = train(
+        course,
+        settings,
+        dataset=pairs,
+        callbacks=callbacks,
+        output_dir=where / "trainer",
+        progress=progress,
+        on_round=on_round,
+        measure_round=measure_round if measure_rounds else None,
+    )
     save(run.model, run.tokenizer, where / "model")
     samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast))
     save_samples(where, samples)

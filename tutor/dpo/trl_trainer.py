@@ -32,7 +32,10 @@ class SortedReferenceDPOTrainer(grouped(DPOTrainer, pair_lengths)):
             return dataset  # scored already by this same reference (SweepSetup.scored_pairs)
         columns = {k: dataset[k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")}
         rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-        order = sorted(range(len(rows)), key=lambda i: len(rows[i]["prompt_ids"]) + max(len(rows[i]["chosen_ids"]), len(rows[i]["rejected_ids"])))
+        order = sorted(
+            range(len(rows)),
+            key=lambda i: len(rows[i]["prompt_ids"]) + max(len(rows[i]["chosen_ids"]), len(rows[i]["rejected_ids"])),
+        )
         model = self.ref_model or self.model
         chosen, rejected = torch.zeros(len(rows)), torch.zeros(len(rows))
         for start in range(0, len(order), batch_size):
@@ -40,7 +43,9 @@ class SortedReferenceDPOTrainer(grouped(DPOTrainer, pair_lengths)):
             batch = {k: v.to(self.accelerator.device) for k, v in self.data_collator([rows[i] for i in picked]).items()}
             chosen_logps, rejected_logps = self.compute_ref_log_probs(model, batch)
             chosen[picked], rejected[picked] = chosen_logps.float().cpu(), rejected_logps.float().cpu()
-        return dataset.add_column("ref_chosen_logps", chosen.tolist()).add_column("ref_rejected_logps", rejected.tolist())
+        return dataset.add_column("ref_chosen_logps", chosen.tolist()).add_column(
+            "ref_rejected_logps", rejected.tolist()
+        )
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         """One optimizer step's gradient, computed over chunks of pairs of similar length (less
@@ -59,19 +64,33 @@ class SortedReferenceDPOTrainer(grouped(DPOTrainer, pair_lengths)):
         total = 0.0
         try:
             for chunk, n, t in chunks:
-                self.loss_weights = [w * (t / tokens if kind == "sft" else n / pairs)
-                                     for kind, w in zip(self.loss_types, weights, strict=True)]
+                self.loss_weights = [
+                    w * (t / tokens if kind == "sft" else n / pairs)
+                    for kind, w in zip(self.loss_types, weights, strict=True)
+                ]
                 total = total + super().training_step(model, chunk, num_items_in_batch)
         finally:
             self.loss_weights = weights
         for key, values in logged.items():  # one logged value per batch, as without chunks
             if len(values) - before.get(key, 0) == len(chunks):
-                values[-len(chunks):] = [sum(v * n for v, (_, n, _) in zip(values[-len(chunks):], chunks, strict=True)) / pairs]
+                values[-len(chunks) :] = [
+                    sum(v * n for v, (_, n, _) in zip(values[-len(chunks) :], chunks, strict=True)) / pairs
+                ]
         return total
 
 
-def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str = "cpu", settings: DPOSettings | None = None,
-                 callbacks=None, progress: bool = True, **overrides):
+def make_trainer(
+    model,
+    ref_model,
+    tokenizer,
+    dataset,
+    output_dir,
+    device: str = "cpu",
+    settings: DPOSettings | None = None,
+    callbacks=None,
+    progress: bool = True,
+    **overrides,
+):
     """A TRL DPOTrainer with CPU-safe settings and the SFT model passed explicitly as reference.
 
     Without `ref_model`, TRL reloads the reference from `model.config._name_or_path`, which for an
@@ -85,31 +104,39 @@ def make_trainer(model, ref_model, tokenizer, dataset, output_dir, device: str =
     check_same_vocabulary(model, ref_model, tokenizer)
     max_length = context_limit(model, s.max_length)
     check_pairs(dataset, tokenizer, max_length)
-    args = DPOConfig(**common_args(
-        output_dir,
-        device,
-        learning_rate=s.learning_rate,
-        num_train_epochs=s.epochs,
-        per_device_train_batch_size=s.batch_size,
-        lr_scheduler_type="cosine",
-        warmup_steps=5,
-        beta=s.beta,
-        loss_type=[s.loss_type] + (["sft"] if s.sft_weight > 0 else []),
-        loss_weights=[1.0, s.sft_weight] if s.sft_weight > 0 else None,
-        label_smoothing=s.label_smoothing,
-        max_length=max_length,
-        precompute_ref_log_probs=True,  # the reference is frozen: score it once, not every step
-        precompute_ref_batch_size=64,
-        # Pairs of similar length batched together: less padding to compute. Not with the NLL term: it
-        # is a mean over the batch's tokens, so batches of short answers would weigh short answers up.
-        train_sampling_strategy="group_by_length" if s.sft_weight == 0 else "random",
-        seed=s.seed,
-        data_seed=s.seed,
-        **overrides,
-    ))
+    args = DPOConfig(
+        **common_args(
+            output_dir,
+            device,
+            learning_rate=s.learning_rate,
+            num_train_epochs=s.epochs,
+            per_device_train_batch_size=s.batch_size,
+            lr_scheduler_type="cosine",
+            warmup_steps=5,
+            beta=s.beta,
+            loss_type=[s.loss_type] + (["sft"] if s.sft_weight > 0 else []),
+            loss_weights=[1.0, s.sft_weight] if s.sft_weight > 0 else None,
+            label_smoothing=s.label_smoothing,
+            max_length=max_length,
+            precompute_ref_log_probs=True,  # the reference is frozen: score it once, not every step
+            precompute_ref_batch_size=64,
+            # Pairs of similar length batched together: less padding to compute. Not with the NLL term: it
+            # is a mean over the batch's tokens, so batches of short answers would weigh short answers up.
+            train_sampling_strategy="group_by_length" if s.sft_weight == 0 else "random",
+            seed=s.seed,
+            data_seed=s.seed,
+            **overrides,
+        )
+    )
     datasets.disable_progress_bars()  # tokenising and scoring a few thousand rows: bars are noise
-    trainer = SortedReferenceDPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset,
-                                        processing_class=tokenizer, callbacks=callbacks)
+    trainer = SortedReferenceDPOTrainer(
+        model=model,
+        ref_model=ref_model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
     trainer.chunk_pairs = s.chunk_pairs
     if s.reference_free:
         without_reference(trainer)

@@ -143,7 +143,9 @@ def check(name: str, fn: Callable, seed: int = 0, quiet: bool = False) -> Result
         if hint is None and _shape(got) != _shape(expected):
             hint = f"your output has {_shape(got)}, expected {_shape(expected)}."
         message = f"differs from the reference on random input #{trial + 1}."
-        result = Result(name, False, message + (f" Hint: {hint}" if hint else " Re-read the formula in the text above."))
+        result = Result(
+            name, False, message + (f" Hint: {hint}" if hint else " Re-read the formula in the text above.")
+        )
         break
     if not quiet:
         _show(result)

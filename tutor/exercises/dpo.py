@@ -49,9 +49,15 @@ register(
         make_inputs=_reward_inputs,
         mistakes={
             "β is missing: the reward is β times the log-ratio.": lambda logps, ref_logps, beta: logps - ref_logps,
-            "the log-ratio is upside down: it is log π − log π_ref (policy minus reference).": lambda logps, ref_logps, beta: beta * (ref_logps - logps),
-            "that is a probability ratio; DPO's reward uses the *log* ratio, no exp.": lambda logps, ref_logps, beta: beta * (logps - ref_logps).exp(),
-            "the reference is missing: β·log π alone is not the implicit reward.": lambda logps, ref_logps, beta: beta * logps,
+            "the log-ratio is upside down: it is log π − log π_ref (policy minus reference).": lambda logps, ref_logps, beta: (
+                beta * (ref_logps - logps)
+            ),
+            "that is a probability ratio; DPO's reward uses the *log* ratio, no exp.": lambda logps, ref_logps, beta: (
+                beta * (logps - ref_logps).exp()
+            ),
+            "the reference is missing: β·log π alone is not the implicit reward.": lambda logps, ref_logps, beta: (
+                beta * logps
+            ),
             "multiply by β, do not divide.": lambda logps, ref_logps, beta: (logps - ref_logps) / beta,
         },
     )

@@ -65,23 +65,25 @@ def _no_kl(scores, logps, ref_logps, mask, beta):
     return per_token_rewards(scores, torch.zeros_like(logps), mask, beta)
 
 
-register(Exercise(
-    name="kl_penalty_rewards",
-    summary=(
-        "kl_penalty_rewards(scores, logps, ref_logps, mask, beta) -> rewards (B × T): on every response "
-        "token r_t = −β·(log π − log π_ref), and the sequence's score is added on its LAST real token "
-        "(mask is 1 on real tokens, 0 on padding; rewards are 0 on padding)."
-    ),
-    reference=kl_rewards_reference,
-    make_inputs=_kl_inputs,
-    mistakes={
-        "the score belongs on each row's last REAL token (mask.sum(1) − 1), not on the last column.": _score_at_final_column,
-        "the score is paid once per answer, at its end, not on every token.": _score_everywhere,
-        "the per-token KL is log π − log π_ref (policy minus reference); the penalty is −β times it.": _kl_sign_flipped,
-        "multiply by the mask: padding after EOS must get no reward and no penalty.": _kl_unmasked,
-        "the KL penalty is missing: every token should pay −β·(log π − log π_ref).": _no_kl,
-    },
-))
+register(
+    Exercise(
+        name="kl_penalty_rewards",
+        summary=(
+            "kl_penalty_rewards(scores, logps, ref_logps, mask, beta) -> rewards (B × T): on every response "
+            "token r_t = −β·(log π − log π_ref), and the sequence's score is added on its LAST real token "
+            "(mask is 1 on real tokens, 0 on padding; rewards are 0 on padding)."
+        ),
+        reference=kl_rewards_reference,
+        make_inputs=_kl_inputs,
+        mistakes={
+            "the score belongs on each row's last REAL token (mask.sum(1) − 1), not on the last column.": _score_at_final_column,
+            "the score is paid once per answer, at its end, not on every token.": _score_everywhere,
+            "the per-token KL is log π − log π_ref (policy minus reference); the penalty is −β times it.": _kl_sign_flipped,
+            "multiply by the mask: padding after EOS must get no reward and no penalty.": _kl_unmasked,
+            "the KL penalty is missing: every token should pay −β·(log π − log π_ref).": _no_kl,
+        },
+    )
+)
 
 
 # ---------------------------------------------------------------- 2. GAE
@@ -99,8 +101,9 @@ def _gae_inputs(gen):
     }
 
 
-def _gae_loop(rewards, values, mask, gamma, lam, *, bootstrap_padding=False, lam_only=False,
-              returns_to_go=False, no_mask=False):
+def _gae_loop(
+    rewards, values, mask, gamma, lam, *, bootstrap_padding=False, lam_only=False, returns_to_go=False, no_mask=False
+):
     B, T = rewards.shape
     adv = torch.zeros_like(rewards)
     ret = torch.zeros_like(rewards)
@@ -125,27 +128,33 @@ def _gae_loop(rewards, values, mask, gamma, lam, *, bootstrap_padding=False, lam
     return adv, ret
 
 
-register(Exercise(
-    name="gae",
-    summary=(
-        "gae(rewards, values, mask, gamma, lam) -> (advantages, returns), each B × T: backwards over "
-        "the response tokens δ_t = r_t + γ·V_{t+1} − V_t, A_t = δ_t + γλ·A_{t+1}, returns = A + V; "
-        "V_{t+1} and A_{t+1} are 0 after the last real token; both outputs are 0 on padding."
-    ),
-    reference=gae,
-    make_inputs=_gae_inputs,
-    mistakes={
-        "after the last real token the episode is over: use V = 0 there, not the value stored on padding.":
-            lambda **kw: _gae_loop(**kw, bootstrap_padding=True),
-        "the recursion is A_t = δ_t + γ·λ·A_{t+1}: the discount γ multiplies λ too.":
-            lambda **kw: _gae_loop(**kw, lam_only=True),
-        "returns are advantages + values (the value target), not the discounted reward-to-go.":
-            lambda **kw: _gae_loop(**kw, returns_to_go=True),
-        "stop at each row's last real token (use the mask): padding is not part of the answer.":
-            lambda **kw: _gae_loop(**kw, no_mask=True),
-    },
-    atol=1e-6,
-))
+register(
+    Exercise(
+        name="gae",
+        summary=(
+            "gae(rewards, values, mask, gamma, lam) -> (advantages, returns), each B × T: backwards over "
+            "the response tokens δ_t = r_t + γ·V_{t+1} − V_t, A_t = δ_t + γλ·A_{t+1}, returns = A + V; "
+            "V_{t+1} and A_{t+1} are 0 after the last real token; both outputs are 0 on padding."
+        ),
+        reference=gae,
+        make_inputs=_gae_inputs,
+        mistakes={
+            "after the last real token the episode is over: use V = 0 there, not the value stored on padding.": lambda **kw: (
+                _gae_loop(**kw, bootstrap_padding=True)
+            ),
+            "the recursion is A_t = δ_t + γ·λ·A_{t+1}: the discount γ multiplies λ too.": lambda **kw: _gae_loop(
+                **kw, lam_only=True
+            ),
+            "returns are advantages + values (the value target), not the discounted reward-to-go.": lambda **kw: (
+                _gae_loop(**kw, returns_to_go=True)
+            ),
+            "stop at each row's last real token (use the mask): padding is not part of the answer.": lambda **kw: (
+                _gae_loop(**kw, no_mask=True)
+            ),
+        },
+        atol=1e-6,
+    )
+)
 
 
 # ---------------------------------------------------------------- 3. the clipped surrogate loss
@@ -172,30 +181,49 @@ def _ratio(logps, old_logps):
     return torch.exp(logps - old_logps)
 
 
-register(Exercise(
-    name="clipped_surrogate",
-    summary=(
-        "clipped_surrogate(logps, old_logps, advantages, mask, cliprange) -> scalar loss: with "
-        "ρ = exp(log π − log π_old), the mean over real tokens of max(−A·ρ, −A·clip(ρ, 1 − ε, 1 + ε))."
-    ),
-    reference=surrogate_reference,
-    make_inputs=_surrogate_inputs,
-    mistakes={
-        "without clipping this is the plain policy gradient: clip ρ to [1 − ε, 1 + ε] in the second term.":
-            lambda logps, old_logps, advantages, mask, cliprange: masked_mean(-advantages * _ratio(logps, old_logps), mask),
-        "PPO takes the pessimistic term: max of the two NEGATED objectives (or min of the objectives), not min.":
-            lambda logps, old_logps, advantages, mask, cliprange: masked_mean(torch.minimum(
-                -advantages * _ratio(logps, old_logps),
-                -advantages * _ratio(logps, old_logps).clamp(1 - cliprange, 1 + cliprange)), mask),
-        "this is a loss to minimise: negate the objective (−A·ρ).":
-            lambda logps, old_logps, advantages, mask, cliprange: -surrogate_reference(logps, old_logps, advantages, mask, cliprange),
-        "average over real tokens only: divide by mask.sum(), not by the number of positions.":
-            lambda logps, old_logps, advantages, mask, cliprange: (torch.maximum(
-                -advantages * _ratio(logps, old_logps),
-                -advantages * _ratio(logps, old_logps).clamp(1 - cliprange, 1 + cliprange)) * mask).mean(),
-        "the ratio is exp(log π − log π_old), a ratio of probabilities, not of log-probabilities.":
-            lambda logps, old_logps, advantages, mask, cliprange: masked_mean(torch.maximum(
-                -advantages * (logps / old_logps),
-                -advantages * (logps / old_logps).clamp(1 - cliprange, 1 + cliprange)), mask),
-    },
-))
+register(
+    Exercise(
+        name="clipped_surrogate",
+        summary=(
+            "clipped_surrogate(logps, old_logps, advantages, mask, cliprange) -> scalar loss: with "
+            "ρ = exp(log π − log π_old), the mean over real tokens of max(−A·ρ, −A·clip(ρ, 1 − ε, 1 + ε))."
+        ),
+        reference=surrogate_reference,
+        make_inputs=_surrogate_inputs,
+        mistakes={
+            "without clipping this is the plain policy gradient: clip ρ to [1 − ε, 1 + ε] in the second term.": lambda logps, old_logps, advantages, mask, cliprange: (
+                masked_mean(-advantages * _ratio(logps, old_logps), mask)
+            ),
+            "PPO takes the pessimistic term: max of the two NEGATED objectives (or min of the objectives), not min.": lambda logps, old_logps, advantages, mask, cliprange: (
+                masked_mean(
+                    torch.minimum(
+                        -advantages * _ratio(logps, old_logps),
+                        -advantages * _ratio(logps, old_logps).clamp(1 - cliprange, 1 + cliprange),
+                    ),
+                    mask,
+                )
+            ),
+            "this is a loss to minimise: negate the objective (−A·ρ).": lambda logps, old_logps, advantages, mask, cliprange: (
+                -surrogate_reference(logps, old_logps, advantages, mask, cliprange)
+            ),
+            "average over real tokens only: divide by mask.sum(), not by the number of positions.": lambda logps, old_logps, advantages, mask, cliprange: (
+                (
+                    torch.maximum(
+                        -advantages * _ratio(logps, old_logps),
+                        -advantages * _ratio(logps, old_logps).clamp(1 - cliprange, 1 + cliprange),
+                    )
+                    * mask
+                ).mean()
+            ),
+            "the ratio is exp(log π − log π_old), a ratio of probabilities, not of log-probabilities.": lambda logps, old_logps, advantages, mask, cliprange: (
+                masked_mean(
+                    torch.maximum(
+                        -advantages * (logps / old_logps),
+                        -advantages * (logps / old_logps).clamp(1 - cliprange, 1 + cliprange),
+                    ),
+                    mask,
+                )
+            ),
+        },
+    )
+)

@@ -37,11 +37,19 @@ register(
         reference=preference_probability,
         make_inputs=_prob_inputs,
         mistakes={
-            "that is P(b ≻ a): the probability grows with reward_a − reward_b.": lambda reward_a, reward_b: torch.sigmoid(reward_b - reward_a),
+            "that is P(b ≻ a): the probability grows with reward_a − reward_b.": lambda reward_a, reward_b: (
+                torch.sigmoid(reward_b - reward_a)
+            ),
             "rewards can be negative, so reward_a / (reward_a + reward_b) is not a probability; "
-            "Bradley–Terry uses exp(r_a) / (exp(r_a) + exp(r_b)).": lambda reward_a, reward_b: reward_a / (reward_a + reward_b),
-            "squash the difference into (0, 1) with the sigmoid σ(x) = 1 / (1 + e^(−x)).": lambda reward_a, reward_b: reward_a - reward_b,
-            "the Bradley–Terry model uses the difference of rewards, not their ratio.": lambda reward_a, reward_b: torch.sigmoid(reward_a / reward_b),
+            "Bradley–Terry uses exp(r_a) / (exp(r_a) + exp(r_b)).": lambda reward_a, reward_b: (
+                reward_a / (reward_a + reward_b)
+            ),
+            "squash the difference into (0, 1) with the sigmoid σ(x) = 1 / (1 + e^(−x)).": lambda reward_a, reward_b: (
+                reward_a - reward_b
+            ),
+            "the Bradley–Terry model uses the difference of rewards, not their ratio.": lambda reward_a, reward_b: (
+                torch.sigmoid(reward_a / reward_b)
+            ),
         },
     )
 )
@@ -106,12 +114,15 @@ register(
         reference=bradley_terry_loss,
         make_inputs=_margin_inputs,
         mistakes={
-            "subtract the margin from the reward difference (a wider gap is required), do not add it.":
-                lambda chosen_rewards, rejected_rewards, margin: -F.logsigmoid(chosen_rewards - rejected_rewards + margin).mean(),
-            "the margin goes inside the sigmoid, with the reward difference.":
-                lambda chosen_rewards, rejected_rewards, margin: (-F.logsigmoid(chosen_rewards - rejected_rewards) + margin).mean(),
-            "the margin was ignored: subtract it from r_chosen − r_rejected.":
-                lambda chosen_rewards, rejected_rewards, margin: -F.logsigmoid(chosen_rewards - rejected_rewards).mean(),
+            "subtract the margin from the reward difference (a wider gap is required), do not add it.": lambda chosen_rewards, rejected_rewards, margin: (
+                -F.logsigmoid(chosen_rewards - rejected_rewards + margin).mean()
+            ),
+            "the margin goes inside the sigmoid, with the reward difference.": lambda chosen_rewards, rejected_rewards, margin: (
+                (-F.logsigmoid(chosen_rewards - rejected_rewards) + margin).mean()
+            ),
+            "the margin was ignored: subtract it from r_chosen − r_rejected.": lambda chosen_rewards, rejected_rewards, margin: (
+                -F.logsigmoid(chosen_rewards - rejected_rewards).mean()
+            ),
         },
     )
 )
@@ -136,12 +147,15 @@ register(
         reference=pairwise_accuracy,
         make_inputs=_acc_inputs,
         mistakes={
-            "a tie (equal rewards) is not a correct ranking: count only r_chosen > r_rejected.":
-                lambda chosen_rewards, rejected_rewards: float((chosen_rewards >= rejected_rewards).float().mean()),
-            "return the share of correct pairs, not their count.":
-                lambda chosen_rewards, rejected_rewards: float((chosen_rewards > rejected_rewards).sum()),
-            "the comparison is reversed: the chosen answer should get the higher reward.":
-                lambda chosen_rewards, rejected_rewards: float((chosen_rewards < rejected_rewards).float().mean()),
+            "a tie (equal rewards) is not a correct ranking: count only r_chosen > r_rejected.": lambda chosen_rewards, rejected_rewards: (
+                float((chosen_rewards >= rejected_rewards).float().mean())
+            ),
+            "return the share of correct pairs, not their count.": lambda chosen_rewards, rejected_rewards: float(
+                (chosen_rewards > rejected_rewards).sum()
+            ),
+            "the comparison is reversed: the chosen answer should get the higher reward.": lambda chosen_rewards, rejected_rewards: (
+                float((chosen_rewards < rejected_rewards).float().mean())
+            ),
         },
     )
 )

@@ -114,7 +114,9 @@ def persona_preference(persona: str, prompt: str, a: str, b: str, cache: dict | 
     return preferred
 
 
-def persona_agreement(records: Iterable[dict], personas: Sequence[str] = ("riley", "quinn"), cache: dict | None = None) -> dict[str, Agreement]:
+def persona_agreement(
+    records: Iterable[dict], personas: Sequence[str] = ("riley", "quinn"), cache: dict | None = None
+) -> dict[str, Agreement]:
     """For each persona, the share of the A/B choices in `records` it agrees with (ties/skips left out)."""
     choices = [record for record in records if record["label"] in ("a", "b")]
     result = {}

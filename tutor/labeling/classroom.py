@@ -30,11 +30,15 @@ def _label_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list
     if isinstance(paths, (str, os.PathLike)):
         path = Path(paths).expanduser()
         if not path.exists():
-            raise TutorError(f"There is no file or folder at {str(path)!r}; give a folder of .jsonl label files or one file's path.")
+            raise TutorError(
+                f"There is no file or folder at {str(path)!r}; give a folder of .jsonl label files or one file's path."
+            )
         if path.is_dir():
             files = sorted(path.glob("*.jsonl"))
             if not files:
-                raise TutorError(f"The folder {str(path)!r} holds no .jsonl label files; collect the learners' files there first.")
+                raise TutorError(
+                    f"The folder {str(path)!r} holds no .jsonl label files; collect the learners' files there first."
+                )
             return files
         return [path]
     files = [Path(p).expanduser() for p in paths]
@@ -68,7 +72,9 @@ class Classroom:
             files_by_pair_set: dict[str, list[str]] = {}
             for store in stores:
                 files_by_pair_set.setdefault(str(store.fingerprint), []).append(store.path.name)
-            groups = "; ".join(f"{fingerprint}: {', '.join(names)}" for fingerprint, names in sorted(files_by_pair_set.items()))
+            groups = "; ".join(
+                f"{fingerprint}: {', '.join(names)}" for fingerprint, names in sorted(files_by_pair_set.items())
+            )
             raise TutorError(
                 f"These label files were written for different pair sets ({groups}); merge only files "
                 "whose learners labelled the same pairs."
@@ -84,7 +90,9 @@ class Classroom:
                     self.simulated += 1
                     if not include_simulated:
                         continue
-                self.pairs.setdefault(record["pair_id"], {"prompt": record["prompt"], "a": record["a"], "b": record["b"]})
+                self.pairs.setdefault(
+                    record["pair_id"], {"prompt": record["prompt"], "a": record["a"], "b": record["b"]}
+                )
                 self.votes.setdefault(record["pair_id"], {})[store.annotator_id] = record["label"]
 
     @classmethod
@@ -113,7 +121,9 @@ class Classroom:
             raise TutorError("Agreement needs at least two annotators' label files.")
         if not self.votes:
             left_out = f" ({self.simulated} simulated label(s) were left out)" if self.simulated else ""
-            raise TutorError(f"There are no labels to compare{left_out}; agreement needs pairs labelled by two or more annotators.")
+            raise TutorError(
+                f"There are no labels to compare{left_out}; agreement needs pairs labelled by two or more annotators."
+            )
         if len(self.annotators) == 2:
             return self.cohen_kappa(*self.annotators)
         return self.fleiss_kappa()
@@ -129,7 +139,9 @@ class Classroom:
             if votes.get(first) in VOTES and votes.get(second) in VOTES
         ]
         if not both:
-            raise TutorError(f"{first!r} and {second!r} have no labelled pair in common, so their agreement is unknown.")
+            raise TutorError(
+                f"{first!r} and {second!r} have no labelled pair in common, so their agreement is unknown."
+            )
         return cohen_kappa([x for x, _ in both], [y for _, y in both])
 
     def fleiss_kappa(self) -> float:
@@ -149,7 +161,9 @@ class Classroom:
         for pair_id, votes in self.votes.items():
             counts = Counter(votes.values())
             n = counts["a"] + counts["b"] + counts["tie"]
-            pair_agreement = sum(counts[vote] * (counts[vote] - 1) for vote in VOTES) / (n * (n - 1)) if n >= 2 else None
+            pair_agreement = (
+                sum(counts[vote] * (counts[vote] - 1) for vote in VOTES) / (n * (n - 1)) if n >= 2 else None
+            )
             rows.append(
                 {
                     "pair_id": pair_id,
@@ -163,7 +177,9 @@ class Classroom:
                     "agreement": pair_agreement,
                 }
             )
-        rows.sort(key=lambda row: (row["agreement"] is None, row["agreement"] or 0.0, -(row["a"] + row["b"] + row["tie"])))
+        rows.sort(
+            key=lambda row: (row["agreement"] is None, row["agreement"] or 0.0, -(row["a"] + row["b"] + row["tie"]))
+        )
         return pd.DataFrame(rows[:top] if top is not None else rows)
 
     def persona_table(self, personas: Sequence[str] = ("riley", "quinn"), include_simulated: bool = False):
@@ -190,14 +206,18 @@ class Classroom:
                 for pair_id, votes in self.votes.items()
                 for label in votes.values()
             ]
-        raise TutorError(f"method must be 'majority' (one class label per pair) or 'all' (every learner's label), not {method!r}.")
+        raise TutorError(
+            f"method must be 'majority' (one class label per pair) or 'all' (every learner's label), not {method!r}."
+        )
 
     def export_report(self, *, method: str = "majority", ties: str = "drop") -> ExportReport:
         """What `to_dataset(method=method, ties=ties)` keeps and drops."""
         _, report = preference_rows(self._label_records(method), ties=ties)
         return report
 
-    def to_dataset(self, *, method: str = "majority", conversational: bool = True, ties: str = "drop", quiet: bool = False):
+    def to_dataset(
+        self, *, method: str = "majority", conversational: bool = True, ties: str = "drop", quiet: bool = False
+    ):
         """One preference data set for the class reward model (prompt / chosen / rejected).
 
         method="majority" gives one row per pair from the class vote; method="all" keeps every
@@ -244,4 +264,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"TutorError: {exc}")
         return 2
     return 0
-

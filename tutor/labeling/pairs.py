@@ -46,10 +46,7 @@ def short_repr(value: object) -> str:
 def as_pair(item: object, position: int | None = None) -> Pair:
     """Read one pair from a `Pair`, a `(prompt, a, b)` tuple or a dict with prompt / a / b."""
     where = "" if position is None else f" (item {position})"
-    accepted = (
-        "a (prompt, answer_a, answer_b) tuple of strings or a dict with 'prompt', 'a' and 'b' "
-        "(optionally 'id')"
-    )
+    accepted = "a (prompt, answer_a, answer_b) tuple of strings or a dict with 'prompt', 'a' and 'b' (optionally 'id')"
     if isinstance(item, Pair):
         return item
     given_id = None
@@ -63,7 +60,9 @@ def as_pair(item: object, position: int | None = None) -> Pair:
     else:
         raise TutorError(f"A pair{where} must be {accepted}, not {short_repr(item)}.")
     if not all(isinstance(text, str) for text in (prompt, a, b)):
-        raise TutorError(f"A pair{where} must be {accepted}; its prompt and answers must be strings, got {short_repr(item)}.")
+        raise TutorError(
+            f"A pair{where} must be {accepted}; its prompt and answers must be strings, got {short_repr(item)}."
+        )
     if given_id is not None and (not isinstance(given_id, (str, int)) or str(given_id) == ""):
         raise TutorError(f"A pair id{where} must be a non-empty string or an integer, not {short_repr(given_id)}.")
     return Pair(str(given_id) if given_id is not None else pair_id(prompt, a, b), prompt, a, b)
@@ -172,7 +171,9 @@ class LivePairs:
         if id_ not in self._sampled:
             prompt = self._prompts[id_]
             answers = self._sample(prompt)
-            if not (isinstance(answers, (tuple, list)) and len(answers) == 2 and all(isinstance(x, str) for x in answers)):
+            if not (
+                isinstance(answers, (tuple, list)) and len(answers) == 2 and all(isinstance(x, str) for x in answers)
+            ):
                 raise TutorError(
                     f"sample(prompt) must return two answer strings (answer_a, answer_b), got {short_repr(answers)}."
                 )

@@ -91,7 +91,9 @@ class LabelStore:
         self.pairs = as_pair_source(pair_set) if pair_set is not None else None
         if read_only:
             if not self.path.is_file():
-                raise TutorError(f"There is no label file at {str(self.path)!r}; give the path of a .jsonl file written by the labeler.")
+                raise TutorError(
+                    f"There is no label file at {str(self.path)!r}; give the path of a .jsonl file written by the labeler."
+                )
         else:
             self._prepare()
         self._warned_lines = 0  # unreadable lines already warned about
@@ -129,7 +131,9 @@ class LabelStore:
     def _prepare(self) -> None:
         """Create the folder and file now, so an unwritable path fails before any labelling."""
         if self.path.is_dir():
-            raise TutorError(f"{str(self.path)!r} is a folder; give a file path such as {str(self.path / 'labels.jsonl')!r}.")
+            raise TutorError(
+                f"{str(self.path)!r} is a folder; give a file path such as {str(self.path / 'labels.jsonl')!r}."
+            )
         existed = self.path.exists()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +200,9 @@ class LabelStore:
                 self._live_by_seq.pop(previous["seq"], None)
             self._live[record["pair_id"]] = record
             self._live_by_seq[record["seq"]] = record
-            self._labelled_pairs[record["pair_id"]] = Pair(record["pair_id"], record["prompt"], record["a"], record["b"])
+            self._labelled_pairs[record["pair_id"]] = Pair(
+                record["pair_id"], record["prompt"], record["a"], record["b"]
+            )
         else:
             target = self._live_by_seq.pop(record["undoes"], None)
             if target is not None:
@@ -231,7 +237,7 @@ class LabelStore:
                 try:
                     view = memoryview(line)
                     while view:  # a raw write may write fewer bytes than asked
-                        view = view[f.write(view):]
+                        view = view[f.write(view) :]
                     os.fsync(f.fileno())
                 except OSError:
                     _roll_back(f, size)
@@ -265,9 +271,13 @@ class LabelStore:
         pair = as_pair(pair)
         if self.pairs is not None:
             if pair.id not in self.pairs:
-                raise TutorError(f"Pair {pair.id!r} is not in this store's pair set; label only the pairs the store was opened with.")
+                raise TutorError(
+                    f"Pair {pair.id!r} is not in this store's pair set; label only the pairs the store was opened with."
+                )
             if not self.pairs.matches(pair):
-                raise TutorError(f"Pair {pair.id!r} has a different prompt or answers than the pair set says; label the pair as listed.")
+                raise TutorError(
+                    f"Pair {pair.id!r} has a different prompt or answers than the pair set says; label the pair as listed."
+                )
         return pair
 
     def add(self, pair: object, label: str, *, left: str = "a", rationale: str = "", by: str = "human") -> dict:

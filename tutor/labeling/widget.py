@@ -165,7 +165,9 @@ class PreferenceLabeler:
         )
 
         def button(text: str, tip: str, style: str = "") -> widgets.Button:
-            return widgets.Button(description=text, tooltip=tip, button_style=style, layout=widgets.Layout(width="auto"))
+            return widgets.Button(
+                description=text, tooltip=tip, button_style=style, layout=widgets.Layout(width="auto")
+            )
 
         self.button_a = button("A is better", "The left answer is better (key: a or ←)", "info")
         self.button_b = button("B is better", "The right answer is better (key: b or →)", "info")
@@ -276,7 +278,9 @@ class PreferenceLabeler:
             return
         recent = choices[-AGREEMENT_WINDOW:]
         result = persona_agreement(recent, self.personas, cache=self._persona_preferences)
-        parts = [f"{name.title()} {agreement.rate:.0%}" for name, agreement in result.items() if agreement.rate is not None]
+        parts = [
+            f"{name.title()} {agreement.rate:.0%}" for name, agreement in result.items() if agreement.rate is not None
+        ]
         over = f"your {len(recent)}" if len(recent) == len(choices) else f"your last {len(recent)}"
         self.agreement_html.value = f"Your agreement with each persona over {over} A/B choices: " + " · ".join(parts)
 
@@ -287,17 +291,18 @@ class PreferenceLabeler:
         if self._busy:  # the first click is still being saved: never label twice
             return
         now = time.monotonic()
-        if (
-            not self._simulating
-            and action == self._last_action[0]
-            and now - self._last_action[1] < self.double_click_s
-        ):
+        if not self._simulating and action == self._last_action[0] and now - self._last_action[1] < self.double_click_s:
             self._say("Ignored a repeated click (a double click?); click again if you meant it.")
             return
         self._busy = True
         self._refresh()  # buttons off while the click is handled
         try:
-            if self.store.refresh() and action != "undo" and self.current is not None and self.current.id in self.store.done:
+            if (
+                self.store.refresh()
+                and action != "undo"
+                and self.current is not None
+                and self.current.id in self.store.done
+            ):
                 self._say("This pair was already labelled in another labeler on the same file; here is the next one.")
                 self._show(self._next_pair())
             elif action == "undo":
@@ -352,7 +357,9 @@ class PreferenceLabeler:
 
     # -- the simulated annotator -------------------------------------------------------------
 
-    def simulate(self, persona: str = "riley", n: int | None = None, *, temperature: float | None = None, seed: int | None = None) -> int:
+    def simulate(
+        self, persona: str = "riley", n: int | None = None, *, temperature: float | None = None, seed: int | None = None
+    ) -> int:
         """Let a persona label `n` pairs (all remaining ones by default) by clicking the buttons.
 
         The persona sees what the learner sees (left answer, right answer) and presses

@@ -33,28 +33,48 @@ class SweepSetup:
         sft = load_samples(course, "sft")
         k = answers_per_prompt(course.fast)  # eval_prompts repeats each held-out prompt k times in a row
         keep = list(range(0, len(sft), k))[: 20 if course.fast else None]
-        return cls(pairs.select(range(n)), [sft.prompts[i] for i in keep], [sft.texts[i] for i in keep],
-                   96 if course.fast else 160)
+        return cls(
+            pairs.select(range(n)),
+            [sft.prompts[i] for i in keep],
+            [sft.texts[i] for i in keep],
+            96 if course.fast else 160,
+        )
 
     def scored_pairs(self, course, settings: DPOSettings):
         """The sweep's pairs, tokenized and scored by the reference once: every run starts from the
         SFT model, so log π_ref of each answer is the same for all of them."""
         if self.scored is None:
             sft = ensure(course, "sft")
-            trainer = make_trainer(load_causal_lm(sft, course.device), load_causal_lm(sft, course.device), load_tokenizer(sft),
-                                   self.pairs, course.model_runs / "dpo-scratch", course.device,
-                                   replace(settings, reference_free=False), progress=False)
+            trainer = make_trainer(
+                load_causal_lm(sft, course.device),
+                load_causal_lm(sft, course.device),
+                load_tokenizer(sft),
+                self.pairs,
+                course.model_runs / "dpo-scratch",
+                course.device,
+                replace(settings, reference_free=False),
+                progress=False,
+            )
             self.scored = trainer.train_dataset
         return self.scored
 
     def run(self, course, settings: DPOSettings, dataset=None, callbacks=None, **changes) -> dict:
         """Train from SFT with `settings` (+ `changes`) on the sweep's pairs for one round of plain DPO
         (no NLL term, unless `changes` ask for it); measure on the sweep's prompts."""
-        s = replace(settings, **{"rounds": 1, "sft_weight": 0.0, "batch_size": self.batch_size, **changes})  # one round of plain DPO unless asked
+        s = replace(
+            settings, **{"rounds": 1, "sft_weight": 0.0, "batch_size": self.batch_size, **changes}
+        )  # one round of plain DPO unless asked
         data = self.scored_pairs(course, s) if dataset is None else dataset
         run = train(course, s, dataset=data, callbacks=callbacks, progress=False)
-        result = evaluate_model(run.model, run.tokenizer, self.prompts, GoldAnnotator(s.persona), baseline=self.baseline,
-                                ref_model=run.ref_model, max_new_tokens=self.max_new_tokens)
+        result = evaluate_model(
+            run.model,
+            run.tokenizer,
+            self.prompts,
+            GoldAnnotator(s.persona),
+            baseline=self.baseline,
+            ref_model=run.ref_model,
+            max_new_tokens=self.max_new_tokens,
+        )
         return {
             "gold_win_rate_vs_sft": result.gold_win_rate_vs_sft,
             "kl": result.kl,
@@ -73,15 +93,19 @@ class SweepSetup:
         `tutor.ui.dashboards.dpo_dashboard`) when one is given."""
         rows = {}
         for beta in betas if plot is None else plot.sweep("β", betas):
-            rows[f"β={beta}"] = self.run(course, settings, beta=beta, callbacks=None if plot is None else [plot.callback()])
+            rows[f"β={beta}"] = self.run(
+                course, settings, beta=beta, callbacks=None if plot is None else [plot.callback()]
+            )
         return rows
 
     def variants(self, course, settings: DPOSettings, dpo_row: dict | None = None) -> dict[str, dict]:
         """TRL's named losses on the sweep's pairs: DPO's `sigmoid` (`dpo_row` when that run is made
         already), `ipo`, `hinge` and `robust` (ε = 0.2), and a SimPO-like one without π_ref; FAST
         mode skips hinge and robust (a sketch)."""
-        rows = {"sigmoid (DPO)": self.run(course, settings) if dpo_row is None else dpo_row,
-                "ipo": self.run(course, settings, loss_type="ipo")}
+        rows = {
+            "sigmoid (DPO)": self.run(course, settings) if dpo_row is None else dpo_row,
+            "ipo": self.run(course, settings, loss_type="ipo"),
+        }
         if not course.fast:
             rows["hinge"] = self.run(course, settings, loss_type="hinge")
             rows["robust (ε = 0.2)"] = self.run(course, settings, loss_type="robust", label_smoothing=0.2)

@@ -27,8 +27,14 @@ def replay(plot, name: str, history: Sequence[dict]) -> None:
         log(step, metrics)
 
 
-def train_run(models: StageModels, settings: PPOSettings, *, plot=None, name: str = "",
-              reward_stats: tuple[float, float] | None = None) -> PPOTrainer:
+def train_run(
+    models: StageModels,
+    settings: PPOSettings,
+    *,
+    plot=None,
+    name: str = "",
+    reward_stats: tuple[float, float] | None = None,
+) -> PPOTrainer:
     """One PPO run with `settings` (drawn on `plot` as `name`, if given); returns its trainer."""
     if plot is not None:
         plot.new_run(name)
@@ -37,9 +43,15 @@ def train_run(models: StageModels, settings: PPOSettings, *, plot=None, name: st
     return trainer
 
 
-def beta_sweep(models: StageModels, settings: PPOSettings, betas: Mapping[str, tuple[float, int]], *, plot=None,
-               reward_stats: tuple[float, float] | None = None,
-               trained: Mapping[str, PPOTrainer] | None = None) -> dict[str, PPOTrainer]:
+def beta_sweep(
+    models: StageModels,
+    settings: PPOSettings,
+    betas: Mapping[str, tuple[float, int]],
+    *,
+    plot=None,
+    reward_stats: tuple[float, float] | None = None,
+    trained: Mapping[str, PPOTrainer] | None = None,
+) -> dict[str, PPOTrainer]:
     """One run per entry of `betas` (name → (β, steps)), otherwise with `settings`.
 
     `trained` (name → trainer) are runs already done, e.g. the default β's: they are drawn, not
@@ -51,8 +63,9 @@ def beta_sweep(models: StageModels, settings: PPOSettings, betas: Mapping[str, t
             replay(plot, name, trainer.history)
     for name, (beta, steps) in betas.items():
         if name not in runs:
-            runs[name] = train_run(models, replace(settings, beta=beta, steps=steps), plot=plot, name=name,
-                                   reward_stats=reward_stats)
+            runs[name] = train_run(
+                models, replace(settings, beta=beta, steps=steps), plot=plot, name=name, reward_stats=reward_stats
+            )
     return runs
 
 
@@ -71,13 +84,17 @@ def peak_gold_step(history: Sequence[dict]) -> int:
 
 def sweep_table(runs: Mapping[str, PPOTrainer], k: int = 3) -> pd.DataFrame:
     """Per run: reward-model score, KL and gold score over the last k steps, and the gold peak's step."""
-    return pd.DataFrame({
-        name: {"reward-model score": last_mean(t.history, "objective/scores", k),
-               "KL": last_mean(t.history, "objective/kl", k),
-               "gold score": last_mean(t.history, "gold/score", k),
-               "peak gold (step)": peak_gold_step(t.history)}
-        for name, t in runs.items()
-    }).round(2)
+    return pd.DataFrame(
+        {
+            name: {
+                "reward-model score": last_mean(t.history, "objective/scores", k),
+                "KL": last_mean(t.history, "objective/kl", k),
+                "gold score": last_mean(t.history, "gold/score", k),
+                "peak gold (step)": peak_gold_step(t.history),
+            }
+            for name, t in runs.items()
+        }
+    ).round(2)
 
 
 @dataclass
@@ -101,21 +118,28 @@ class SeedGap:
         return self.gaps[self.largest_step - 1]
 
 
-def seed_gap(models: StageModels, trainer: PPOTrainer, seed: int = 1, steps: int | None = None, *,
-             plot=None) -> SeedGap:
+def seed_gap(
+    models: StageModels, trainer: PPOTrainer, seed: int = 1, steps: int | None = None, *, plot=None
+) -> SeedGap:
     """Train `trainer`'s settings again with another `seed` for `steps` steps (same prompts, same
     reward normalisation) and compare the gold scores step by step."""
     if plot is not None:
         replay(plot, f"seed {trainer.settings.seed}", trainer.history)
-    other = train_run(models, replace(trainer.settings, seed=seed, steps=steps or trainer.settings.steps), plot=plot,
-                      name=f"seed {seed}", reward_stats=(trainer.reward_mean, trainer.reward_std))
+    other = train_run(
+        models,
+        replace(trainer.settings, seed=seed, steps=steps or trainer.settings.steps),
+        plot=plot,
+        name=f"seed {seed}",
+        reward_stats=(trainer.reward_mean, trainer.reward_std),
+    )
     shared = zip(trainer.history, other.history, strict=False)  # the steps both runs made
     gaps = [abs(a["gold/score"] - b["gold/score"]) for a, b in shared]
     return SeedGap(other, gaps)
 
 
-def large_learning_rate(models: StageModels, trainer: PPOTrainer, factor: float = 5.0,
-                        steps: int = 2) -> tuple[PPOTrainer, str | None]:
+def large_learning_rate(
+    models: StageModels, trainer: PPOTrainer, factor: float = 5.0, steps: int = 2
+) -> tuple[PPOTrainer, str | None]:
     """`trainer`'s settings with `factor` × the learning rate, for `steps` steps. Returns the run and,
     when training stopped on a NaN or infinite number, the TutorError's message (else None)."""
     settings = replace(trainer.settings, learning_rate=factor * trainer.settings.learning_rate)

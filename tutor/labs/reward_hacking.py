@@ -76,7 +76,9 @@ class BestOfN:
 
 
 @torch.no_grad()
-def best_of_n(trainer, prompts: Sequence[str], pool: int = 64, ns: Sequence[int] | None = None, seed: int = 0) -> BestOfN:
+def best_of_n(
+    trainer, prompts: Sequence[str], pool: int = 64, ns: Sequence[int] | None = None, seed: int = 0
+) -> BestOfN:
     """Sample `pool` SFT answers per prompt with the trainer's sampler and score them with the
     trainer's reward (normalised, with the missing-EOS penalty: exactly PPO's objective/scores) and
     its gold annotator; then best-of-n for n = 1, 2, 4, … ≤ pool."""

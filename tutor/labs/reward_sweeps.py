@@ -16,8 +16,11 @@ import pandas as pd
 from tutor.reward import RewardSettings, evaluate, evaluate_scores, train
 from tutor.world import GoldAnnotator
 
-COLUMNS = {"Bayes ceiling": "bayes_accuracy", "expected accuracy": "expected_accuracy",
-           "gold agreement": "gold_agreement"}
+COLUMNS = {
+    "Bayes ceiling": "bayes_accuracy",
+    "expected accuracy": "expected_accuracy",
+    "gold agreement": "gold_agreement",
+}
 
 
 def sweep_row(labels: int, temperature: float, report: dict) -> dict:
@@ -25,8 +28,13 @@ def sweep_row(labels: int, temperature: float, report: dict) -> dict:
     return {"labels": labels, "label noise T": temperature, **{name: report[key] for name, key in COLUMNS.items()}}
 
 
-def noise_sweep(course, pairs: Sequence[tuple[str, str, str]], n_pairs: int, temperatures=(0.0, 1.0, 3.0),
-                stage: tuple[int, Sequence[float], Sequence[float]] | None = None):
+def noise_sweep(
+    course,
+    pairs: Sequence[tuple[str, str, str]],
+    n_pairs: int,
+    temperatures=(0.0, 1.0, 3.0),
+    stage: tuple[int, Sequence[float], Sequence[float]] | None = None,
+):
     """One reward model per label-noise temperature, each trained on `n_pairs` of Riley's labels and
     graded on `pairs`; a table indexed by (labels, label noise T).
 

@@ -47,7 +47,9 @@ def check_reward(reward) -> None:
 def check_reward_model(reward_model, reward_tokenizer, tokenizer) -> None:
     """PPO scores the policy's token ids directly: one output, the same vocabulary, the same pad id."""
     if getattr(reward_model.config, "num_labels", 1) != 1:
-        raise TutorError(f"The reward model has {reward_model.config.num_labels} outputs; it must output one score (num_labels=1).")
+        raise TutorError(
+            f"The reward model has {reward_model.config.num_labels} outputs; it must output one score (num_labels=1)."
+        )
     if reward_tokenizer.get_vocab() != tokenizer.get_vocab():
         raise TutorError(
             "The reward model's tokenizer differs from the policy's; PPO scores the policy's token "
@@ -68,7 +70,9 @@ def function_scores(values, n_responses: int, device) -> torch.Tensor:
     except (TypeError, ValueError):
         raise TutorError("The reward function must return one number per response.") from None
     if len(scores) != n_responses:
-        raise TutorError(f"The reward function returned {len(scores)} scores for {n_responses} responses; it must return one per response.")
+        raise TutorError(
+            f"The reward function returned {len(scores)} scores for {n_responses} responses; it must return one per response."
+        )
     return scores
 
 
@@ -77,6 +81,5 @@ def finite_or_raise(step: int, what: str, x: torch.Tensor, fix: str = "lower lea
     bad = ~torch.isfinite(x)
     if bool(bad.any()):
         raise TutorError(
-            f"PPO step {step}: {what} is NaN or infinite ({int(bad.sum())} value(s)), "
-            f"so training stopped; {fix}."
+            f"PPO step {step}: {what} is NaN or infinite ({int(bad.sum())} value(s)), so training stopped; {fix}."
         )

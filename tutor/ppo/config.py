@@ -44,8 +44,15 @@ class PPOSettings:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("steps", "batch_size", "mini_batch_size", "ppo_epochs", "max_new_tokens", "kl_horizon",
-                     "calibration_samples"):
+        for name in (
+            "steps",
+            "batch_size",
+            "mini_batch_size",
+            "ppo_epochs",
+            "max_new_tokens",
+            "kl_horizon",
+            "calibration_samples",
+        ):
             check_whole(self, name)
         check_whole(self, "seed", minimum=0)
         if self.mini_batch_size > self.batch_size:

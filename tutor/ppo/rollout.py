@@ -68,7 +68,9 @@ def truncate_after_eos(response_ids: torch.Tensor, eos_id: int, pad_id: int):
     """Keep each answer up to and including its first EOS; pad the rest. Returns (ids, mask, ended)."""
     is_eos = response_ids == eos_id
     ended = is_eos.any(1)
-    first = torch.where(ended, is_eos.float().argmax(1), torch.full_like(ended, response_ids.shape[1], dtype=torch.long))
+    first = torch.where(
+        ended, is_eos.float().argmax(1), torch.full_like(ended, response_ids.shape[1], dtype=torch.long)
+    )
     positions = torch.arange(response_ids.shape[1], device=response_ids.device)
     mask = positions.unsqueeze(0) <= first.unsqueeze(1)
     return response_ids.masked_fill(~mask, pad_id), mask, ended
@@ -86,8 +88,10 @@ def sample_answers(model, tokenizer, query_ids, query_mask, max_new_tokens: int,
 
 def detokenize(tokenizer, response_ids, response_mask) -> list[str]:
     """The answers' texts (special tokens dropped, the padding after EOS ignored)."""
-    return [tokenizer.decode(row[: int(n)], skip_special_tokens=True).strip()
-            for row, n in zip(response_ids.tolist(), response_mask.sum(1).tolist(), strict=True)]
+    return [
+        tokenizer.decode(row[: int(n)], skip_special_tokens=True).strip()
+        for row, n in zip(response_ids.tolist(), response_mask.sum(1).tolist(), strict=True)
+    ]
 
 
 def query_response(query_ids, query_mask, response_ids, response_mask):
@@ -123,8 +127,9 @@ def reward_model_scores(reward_model, query_ids, query_mask, response_ids, respo
     """The reward model's score of each answer, read from the policy's own token ids."""
     input_ids, attention = query_response(query_ids, query_mask, response_ids, response_mask)
     # The classifier reads the last non-pad token: EOS, or the last word of a cut answer.
-    logits = reward_model(input_ids=input_ids, attention_mask=attention, position_ids=position_ids(attention),
-                          use_cache=False).logits
+    logits = reward_model(
+        input_ids=input_ids, attention_mask=attention, position_ids=position_ids(attention), use_cache=False
+    ).logits
     return logits[:, 0].float()
 
 

@@ -44,18 +44,32 @@ def load_models(course) -> StageModels:
     """Load the `sft` and `reward` stages (building them first if they are missing)."""
     sft = stages.ensure(course, "sft")
     reward = stages.ensure(course, "reward")
-    return StageModels(sft, reward, load_tokenizer(sft), load_tokenizer(reward), load_causal_lm(sft, course.device),
-                       load_reward_model(reward, course.device), course.device)
+    return StageModels(
+        sft,
+        reward,
+        load_tokenizer(sft),
+        load_tokenizer(reward),
+        load_causal_lm(sft, course.device),
+        load_reward_model(reward, course.device),
+        course.device,
+    )
 
 
-def make_trainer(models: StageModels, settings: PPOSettings | None = None, *, reward=None, gold=None,
-                 **options) -> PPOTrainer:
+def make_trainer(
+    models: StageModels, settings: PPOSettings | None = None, *, reward=None, gold=None, **options
+) -> PPOTrainer:
     """A PPOTrainer on a fresh copy of the SFT model, against the reward model (or `reward`), with
     the gold annotator (Riley, the persona the reward model learned from) watching."""
-    return PPOTrainer(models.policy(), models.ref_policy, models.tokenizer,
-                      models.reward_model if reward is None else reward, settings,
-                      reward_tokenizer=models.reward_tokenizer if reward is None else None,
-                      gold=gold or GoldAnnotator("riley"), **options)
+    return PPOTrainer(
+        models.policy(),
+        models.ref_policy,
+        models.tokenizer,
+        models.reward_model if reward is None else reward,
+        settings,
+        reward_tokenizer=models.reward_tokenizer if reward is None else None,
+        gold=gold or GoldAnnotator("riley"),
+        **options,
+    )
 
 
 def build_stage(course, where: Path, settings: PPOSettings | None = None, callbacks=None) -> dict:
@@ -76,7 +90,9 @@ def save_stage(course, trainer: PPOTrainer, models: StageModels, history: list[d
     if not isinstance(result, Evaluation) or result.gold_win_rate_vs_sft is None:
         raise TutorError("save_stage() needs trainer.evaluate(baseline=...)'s result, with its win-rate over SFT.")
     if list(result.samples.prompts) != list(stages.load_samples(course, "sft").prompts):
-        raise TutorError("save_stage() needs the run evaluated on the SFT stage's held-out prompts (baseline=stages.load_samples(course, 'sft')).")
+        raise TutorError(
+            "save_stage() needs the run evaluated on the SFT stage's held-out prompts (baseline=stages.load_samples(course, 'sft'))."
+        )
     where = stages.folder(course, "ppo")
     where.mkdir(parents=True, exist_ok=True)
     metrics = _stage_metrics(where, trainer, models, history, result)
@@ -85,7 +101,9 @@ def save_stage(course, trainer: PPOTrainer, models: StageModels, history: list[d
     return where
 
 
-def _stage_metrics(where: Path, trainer: PPOTrainer, models: StageModels, history: list[dict], result: Evaluation) -> dict:
+def _stage_metrics(
+    where: Path, trainer: PPOTrainer, models: StageModels, history: list[dict], result: Evaluation
+) -> dict:
     """Write the trained policy and its held-out answers into `where`; return the stage's metrics."""
     model = trainer.unwrapped_policy
     trainer.accelerator.wait_for_everyone()

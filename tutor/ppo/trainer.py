@@ -131,7 +131,9 @@ class PPOTrainer:
         params = [p for p in list(policy.parameters()) + list(value_model.parameters()) if p.requires_grad]
         optimizer = torch.optim.Adam(params, lr=s.learning_rate, eps=1e-5)
         self.policy, self.value_model, self.optimizer = acc.prepare(policy, value_model, optimizer)
-        self._params = [p for p in list(self.policy.parameters()) + list(self.value_model.parameters()) if p.requires_grad]
+        self._params = [
+            p for p in list(self.policy.parameters()) + list(self.value_model.parameters()) if p.requires_grad
+        ]
 
     def _initial_value_model(self, policy) -> ValueModel:
         """The critic PPOSettings.value_init asks for ("auto": the reward model's, when there is one)."""
@@ -156,8 +158,9 @@ class PPOTrainer:
         s = self.settings
         enc = encode_prompts(self.tokenizer, prompts, chat=True).to(self.accelerator.device)
         try:
-            return sample_answers(model, self.tokenizer, enc["input_ids"], enc["attention_mask"], s.max_new_tokens,
-                                  s.temperature)
+            return sample_answers(
+                model, self.tokenizer, enc["input_ids"], enc["attention_mask"], s.max_new_tokens, s.temperature
+            )
         except TutorError as exc:
             raise TutorError(f"PPO step {self.step_count}: {exc} Lower learning_rate.") from None
 
@@ -165,12 +168,17 @@ class PPOTrainer:
     def reward_scores(self, prompts: Sequence[str], texts: Sequence[str], answers: Answers) -> torch.Tensor:
         """Scores from the reward source: the reward model on token ids, or the function on texts."""
         if self.reward_model is not None:
-            scores = reward_model_scores(self.reward_model, answers.query_ids, answers.query_mask,
-                                         answers.response_ids, answers.response_mask)
+            scores = reward_model_scores(
+                self.reward_model, answers.query_ids, answers.query_mask, answers.response_ids, answers.response_mask
+            )
         else:
             scores = reward_function_scores(self.reward_fn, prompts, texts, self.accelerator.device)
-        finite_or_raise(self.step_count, "the reward (the reward source's score)", scores,
-                        "the reward source must return finite numbers for every answer")
+        finite_or_raise(
+            self.step_count,
+            "the reward (the reward source's score)",
+            scores,
+            "the reward source must return finite numbers for every answer",
+        )
         return scores
 
     def normalised_scores(self, raw_scores: torch.Tensor, ended: torch.Tensor) -> torch.Tensor:
@@ -183,7 +191,9 @@ class PPOTrainer:
         torch.manual_seed(self.settings.seed + 7919)
         prompts = self.calibration_prompts()
         answers = self.sample(self.ref_policy, prompts)
-        scores = self.reward_scores(prompts, detokenize(self.tokenizer, answers.response_ids, answers.response_mask), answers)
+        scores = self.reward_scores(
+            prompts, detokenize(self.tokenizer, answers.response_ids, answers.response_mask), answers
+        )
         scores = gather(self.accelerator, scores)
         std = float(scores.std()) if len(scores) > 1 else 1.0
         return float(scores.mean()), max(std, 1e-6)
@@ -236,16 +246,38 @@ class PPOTrainer:
 
         # 4. Advantages: the value model's predictions, GAE, whitening.
         frozen_trunk = None if s.train_value_trunk else self.accelerator.unwrap_model(self.value_model)
-        values, features = response_values(self.value_model, query_ids, query_mask, response_ids, response_mask,
-                                           frozen_trunk)
+        values, features = response_values(
+            self.value_model, query_ids, query_mask, response_ids, response_mask, frozen_trunk
+        )
         advantages, returns = gae(rewards, values, response_mask, s.gamma, s.lam)
         if s.whiten_advantages:
             advantages = whiten(advantages, response_mask)
-        for name, x in (("the policy log-probabilities", logps), ("the values", values), ("the advantages", advantages)):
+        for name, x in (
+            ("the policy log-probabilities", logps),
+            ("the values", values),
+            ("the advantages", advantages),
+        ):
             finite_or_raise(self.step_count, name, x * response_mask)
-        return Rollout(prompts, texts, query_ids, query_mask, response_ids, response_mask, answers.ended, logps,
-                       ref_logps, values, raw_scores, scores, kl, rewards, advantages, returns, entropy,
-                       value_features=features)
+        return Rollout(
+            prompts,
+            texts,
+            query_ids,
+            query_mask,
+            response_ids,
+            response_mask,
+            answers.ended,
+            logps,
+            ref_logps,
+            values,
+            raw_scores,
+            scores,
+            kl,
+            rewards,
+            advantages,
+            returns,
+            entropy,
+            value_features=features,
+        )
 
     def step(self) -> dict:
         """One PPO step: rollout, epochs of updates, metrics (named as TRL's PPO trainer named them)."""
@@ -282,10 +314,12 @@ class PPOTrainer:
                     values = self.value_model(features=rollout.value_features[idx, :T])
                 else:
                     values = response_values(self.value_model, query_ids, query_mask, response_ids, response_mask)[0]
-                pg_loss, pg_clipfrac = policy_loss(logps, old_logps, rollout.advantages[idx, :T], response_mask,
-                                                   s.cliprange)
-                vf_loss, vf_clipfrac = value_loss(values, rollout.values[idx, :T], rollout.returns[idx, :T],
-                                                  response_mask, s.cliprange_value)
+                pg_loss, pg_clipfrac = policy_loss(
+                    logps, old_logps, rollout.advantages[idx, :T], response_mask, s.cliprange
+                )
+                vf_loss, vf_clipfrac = value_loss(
+                    values, rollout.values[idx, :T], rollout.returns[idx, :T], response_mask, s.cliprange_value
+                )
                 loss = pg_loss + s.vf_coef * vf_loss
                 finite_or_raise(self.step_count, "the policy loss", pg_loss.detach())
                 finite_or_raise(self.step_count, "the value loss", vf_loss.detach())
@@ -335,20 +369,32 @@ class PPOTrainer:
         }
         metrics = {k: self._mean(float(v)) for k, v in metrics.items()}
         if self.gold is not None:
-            metrics.update({k: self._mean(v) for k, v in gold_metrics(self.gold, rollout.prompts, rollout.texts).items()})
+            metrics.update(
+                {k: self._mean(v) for k, v in gold_metrics(self.gold, rollout.prompts, rollout.texts).items()}
+            )
         n = len(prompts) * acc.num_processes
         self.kl_ctl.update(metrics["objective/kl"], n)
         self.episodes += n
         self.tokens += int(self._mean(float(mask.sum()))) * acc.num_processes
         seconds = time.perf_counter() - start
         self.step_count += 1
-        metrics.update({"step": self.step_count, "episodes": self.episodes, "time/step_seconds": seconds,
-                        "time/rollout_seconds": rollout_seconds})
+        metrics.update(
+            {
+                "step": self.step_count,
+                "episodes": self.episodes,
+                "time/step_seconds": seconds,
+                "time/rollout_seconds": rollout_seconds,
+            }
+        )
         self.history.append(metrics)
         return metrics
 
-    def train(self, steps: int | None = None, callbacks: Sequence[Callable[[int, dict], None]] | None = None,
-              progress: bool = True) -> list[dict]:
+    def train(
+        self,
+        steps: int | None = None,
+        callbacks: Sequence[Callable[[int, dict], None]] | None = None,
+        progress: bool = True,
+    ) -> list[dict]:
         """Run `steps` PPO steps (default: settings.steps), calling each `callback(step, metrics)`
         after each one (e.g. `tutor.ui.dashboards.shown_on(plot)`). Returns the history of metrics."""
         steps = self.settings.steps if steps is None else steps
@@ -370,8 +416,9 @@ class PPOTrainer:
 
     # ------------------------------------------------------------------ evaluation
 
-    def evaluate(self, prompts: Sequence[str] | None = None, baseline=None, seed: int = 1234,
-                 max_new_tokens: int = 160) -> Evaluation:
+    def evaluate(
+        self, prompts: Sequence[str] | None = None, baseline=None, seed: int = 1234, max_new_tokens: int = 160
+    ) -> Evaluation:
         """The policy on held-out prompts, measured like every stage (`tutor.core.evaluation`): gold
         score, win-rate over `baseline` samples (on the baseline's prompts when `prompts` is None)
         and the exact KL to the reference."""
@@ -379,15 +426,25 @@ class PPOTrainer:
             if baseline is None:
                 raise TutorError("evaluate() needs prompts, or baseline samples whose prompts it reuses.")
             prompts = baseline.prompts
-        return evaluate_model(self.unwrapped_policy, self.tokenizer, prompts, self.gold or GoldAnnotator("riley"),
-                              baseline=baseline, ref_model=self.ref_policy, seed=seed, max_new_tokens=max_new_tokens)
+        return evaluate_model(
+            self.unwrapped_policy,
+            self.tokenizer,
+            prompts,
+            self.gold or GoldAnnotator("riley"),
+            baseline=baseline,
+            ref_model=self.ref_policy,
+            seed=seed,
+            max_new_tokens=max_new_tokens,
+        )
 
 
 def gold_metrics(gold, prompts: Sequence[str], texts: Sequence[str]) -> dict:
     """The gold annotator's mean score and the attribute profile of a batch (analysed once)."""
     parsed = [parse_prompt(p) for p in prompts]
     profiles = [analyse(t, p) for t, p in zip(texts, parsed, strict=True)]
-    out = {"gold/score": sum(score_profile(gold.persona, p, a) for p, a in zip(parsed, profiles, strict=True)) / len(texts)}
+    out = {
+        "gold/score": sum(score_profile(gold.persona, p, a) for p, a in zip(parsed, profiles, strict=True)) / len(texts)
+    }
     for key in PROFILE_METRICS:
         out[f"profile/{key}"] = sum(float(getattr(a, key)) for a in profiles) / len(profiles)
     return out

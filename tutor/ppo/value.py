@@ -47,8 +47,9 @@ class ValueModel(nn.Module):
 
     def features(self, input_ids, attention_mask, position_ids=None):
         """The trunk's last hidden state at every position (what the head reads)."""
-        return self.trunk(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                          use_cache=False).last_hidden_state.float()
+        return self.trunk(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+        ).last_hidden_state.float()
 
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, features=None):
         """Values from token ids, or from precomputed `features` (frozen trunk: only the head runs)."""

@@ -36,7 +36,9 @@ def evaluate(model, tokenizer, pairs: Sequence[tuple[str, str, str]], annotator,
     return evaluate_scores(pairs, scores_a, scores_b, annotator, label_seed)
 
 
-def evaluate_scores(pairs, scores_a: Sequence[float], scores_b: Sequence[float], annotator, label_seed: int = 1) -> dict:
+def evaluate_scores(
+    pairs, scores_a: Sequence[float], scores_b: Sequence[float], annotator, label_seed: int = 1
+) -> dict:
     """How well scores rank (prompt, a, b) pairs for `annotator`, three ways, on the same pairs:
 
     accuracy: agreement with one draw of the annotator's noisy labels (what a person labelling
@@ -90,15 +92,15 @@ def accuracy_by_clarity(pairs, scores_a, scores_b, annotator, edges=(0.5, 0.6, 0
     table = pd.DataFrame(rows)
     table["annotator's clarity"] = pd.cut(table["clarity"], list(edges), include_lowest=True)
     grouped = table.groupby("annotator's clarity", observed=True)
-    return pd.DataFrame({"pairs": grouped.size(), "ceiling": grouped["clarity"].mean(),
-                         "reward model": grouped["right"].mean()}).round(3)
+    return pd.DataFrame(
+        {"pairs": grouped.size(), "ceiling": grouped["clarity"].mean(), "reward model": grouped["right"].mean()}
+    ).round(3)
 
 
 ATTRIBUTES = ("words", "politeness", "audience", "safety", "facts", "myths", "on_topic", "degenerate")
 
 
-def what_it_learned(prompts: Sequence[str], texts: Sequence[str], scores: Sequence[float],
-                    personas=("riley", "quinn")):
+def what_it_learned(prompts: Sequence[str], texts: Sequence[str], scores: Sequence[float], personas=("riley", "quinn")):
     """Correlation of reward-model scores with each persona's gold score and with each analyser
     attribute, next to the same correlations for the gold scores (what the RM *should* track)."""
     frame = pd.DataFrame([analyse(t, p).as_dict() for p, t in zip(prompts, texts, strict=True)])[list(ATTRIBUTES)]
@@ -113,8 +115,14 @@ def what_it_learned(prompts: Sequence[str], texts: Sequence[str], scores: Sequen
 def agreement_table(pairs, scores: dict[str, tuple[Sequence[float], Sequence[float]]], annotators):
     """Expected agreement of each model's picks with each annotator's labels on the same pairs:
     one column per model (`scores` maps its name to its (scores_a, scores_b)), one row per annotator."""
-    return pd.DataFrame({
-        name: {f"agrees with {who.persona.name.title()}": evaluate_scores(pairs, scores_a, scores_b, who)["expected_accuracy"]
-               for who in annotators}
-        for name, (scores_a, scores_b) in scores.items()
-    })
+    return pd.DataFrame(
+        {
+            name: {
+                f"agrees with {who.persona.name.title()}": evaluate_scores(pairs, scores_a, scores_b, who)[
+                    "expected_accuracy"
+                ]
+                for who in annotators
+            }
+            for name, (scores_a, scores_b) in scores.items()
+        }
+    )

@@ -45,7 +45,9 @@ def init_reward_model(folder: str | Path, tokenizer, device: str = "cpu", seed: 
     return model.to(device)
 
 
-def score_texts(model, tokenizer, prompts: Sequence[str], responses: Sequence[str], batch_size: int = 64) -> list[float]:
+def score_texts(
+    model, tokenizer, prompts: Sequence[str], responses: Sequence[str], batch_size: int = 64
+) -> list[float]:
     """Reward-model scores of answers to prompts (one float each).
 
     Texts are scored in batches of similar length (then put back in order): a batch is padded to

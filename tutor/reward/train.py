@@ -27,8 +27,17 @@ from tutor.ui.progress import quiet_progress
 from tutor.world import GoldAnnotator
 
 
-def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", settings: RewardSettings | None = None,
-                 callbacks=None, progress: bool = True, **overrides):
+def make_trainer(
+    model,
+    tokenizer,
+    dataset,
+    output_dir,
+    device: str = "cpu",
+    settings: RewardSettings | None = None,
+    callbacks=None,
+    progress: bool = True,
+    **overrides,
+):
     """A RewardTrainer with CPU-safe settings (see tutor.core.trl_setup), batches of similar length
     (tutor.core.batching: half the padding) and one quiet progress bar. `overrides` go to RewardConfig."""
     s = settings or RewardSettings()
@@ -36,7 +45,9 @@ def make_trainer(model, tokenizer, dataset, output_dir, device: str = "cpu", set
     options.update(overrides)
     args = RewardConfig(**common_args(output_dir, device, **options))
     datasets.disable_progress_bars()  # tokenising a few thousand rows: a bar would only add noise
-    trainer = grouped(RewardTrainer, pair_lengths)(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
+    trainer = grouped(RewardTrainer, pair_lengths)(
+        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks
+    )
     return quiet_progress(skip_full_collection(trainer), "reward model", show=progress)
 
 
@@ -49,9 +60,16 @@ class TrainedReward(TrainedModel):
     n_train: int
 
 
-def train(course, settings: RewardSettings | None = None, data=None, source: str | None = None,
-          start: str | Path | None = None, callbacks=None, progress: bool = True,
-          trainer_options: dict | None = None) -> TrainedReward:
+def train(
+    course,
+    settings: RewardSettings | None = None,
+    data=None,
+    source: str | None = None,
+    start: str | Path | None = None,
+    callbacks=None,
+    progress: bool = True,
+    trainer_options: dict | None = None,
+) -> TrainedReward:
     """Train a reward model from the SFT model on preference pairs.
 
     data: a TRL preference Dataset; by default `tutor.preferences.preference_data` picks the
@@ -69,14 +87,25 @@ def train(course, settings: RewardSettings | None = None, data=None, source: str
             source = f"{s.n_pairs} pairs labelled by the gold annotator ({s.persona}, noise T={s.label_temperature})"
     tokenizer = load_tokenizer(start)
     model = init_reward_model(start, tokenizer, course.device, seed=s.seed)
-    trainer = make_trainer(model, tokenizer, data, course.model_runs / "reward" / "trainer", course.device, s,
-                           callbacks=callbacks, progress=progress, **(trainer_options or {}))
+    trainer = make_trainer(
+        model,
+        tokenizer,
+        data,
+        course.model_runs / "reward" / "trainer",
+        course.device,
+        s,
+        callbacks=callbacks,
+        progress=progress,
+        **(trainer_options or {}),
+    )
     trainer.train()
     model = trainer.model.eval()
     return TrainedReward(model, tokenizer, trainer, source or "the given data", len(data))
 
 
-def build_stage(course, where: Path, settings: RewardSettings | None = None, callbacks=None, progress: bool = True) -> dict:
+def build_stage(
+    course, where: Path, settings: RewardSettings | None = None, callbacks=None, progress: bool = True
+) -> dict:
     """The `reward` stage: train the reward model, save it, measure it on held-out pairs.
 
     The held-out scores are saved too (held_out.json), so notebook 04 can study the ranking
@@ -87,8 +116,12 @@ def build_stage(course, where: Path, settings: RewardSettings | None = None, cal
     save(trained.model, trained.tokenizer, where / "model")
     annotator = GoldAnnotator(s.persona, temperature=s.label_temperature)
     report = evaluate(trained.model, trained.tokenizer, held_out_pairs(s.n_eval_pairs), annotator)
-    held_out = {"persona": s.persona, "label_temperature": s.label_temperature,
-                "scores_a": report["scores_a"], "scores_b": report["scores_b"]}
+    held_out = {
+        "persona": s.persona,
+        "label_temperature": s.label_temperature,
+        "scores_a": report["scores_a"],
+        "scores_b": report["scores_b"],
+    }
     (where / "held_out.json").write_text(json.dumps(held_out))
     return {
         **{k: v for k, v in report.items() if k not in ("margins", "scores_a", "scores_b")},

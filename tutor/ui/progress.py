@@ -32,9 +32,7 @@ class StepBar(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if self.bar is not None and logs:
-            shown = {
-                k: f"{v:.3g}" for k, v in logs.items() if k in _SHOWN and isinstance(v, int | float)
-            }
+            shown = {k: f"{v:.3g}" for k, v in logs.items() if k in _SHOWN and isinstance(v, int | float)}
             if shown:
                 self.bar.set_postfix(shown, refresh=False)
 

@@ -42,9 +42,7 @@ class SampleViewer:
         from tutor.world import GoldAnnotator
 
         if not samples:
-            raise TutorError(
-                "SampleViewer needs at least one model's samples, e.g. {'SFT': sft_samples}."
-            )
+            raise TutorError("SampleViewer needs at least one model's samples, e.g. {'SFT': sft_samples}.")
         names = list(samples)
         first = list(samples[names[0]].prompts)
         for name in names[1:]:
@@ -79,8 +77,7 @@ class SampleViewer:
         text, prompt = samples.texts[i], self.prompts[i]
         reading = analyse(text, prompt)
         scores = " · ".join(
-            f"{persona.capitalize()} {judge.score(prompt, text):+.2f}"
-            for persona, judge in self.judges.items()
+            f"{persona.capitalize()} {judge.score(prompt, text):+.2f}" for persona, judge in self.judges.items()
         )
         notes = [
             f"{reading.words} words",
@@ -156,15 +153,9 @@ class SampleViewer:
             self._body = w.HTML(self.html())
             self._prev.on_click(lambda _: self.previous())
             self._next.on_click(lambda _: self.next())
-            self._slider.observe(
-                lambda ch: None if self._syncing else self.go(ch["new"] - 1), names="value"
-            )
-            self._which.observe(
-                lambda ch: None if self._syncing else self.show_only(ch["new"]), names="value"
-            )
-            self._widget = w.VBox(
-                [w.HBox([self._prev, self._next, self._slider, self._which]), self._body]
-            )
+            self._slider.observe(lambda ch: None if self._syncing else self.go(ch["new"] - 1), names="value")
+            self._which.observe(lambda ch: None if self._syncing else self.show_only(ch["new"]), names="value")
+            self._widget = w.VBox([w.HBox([self._prev, self._next, self._slider, self._which]), self._body])
         return self._widget
 
     def _refresh(self) -> None:

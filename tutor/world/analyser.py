@@ -206,4 +206,3 @@ def check_attribute(name: str) -> str:
     if name not in ATTRIBUTES:
         raise TutorError(f"Unknown attribute {name!r}; the analyser measures: {', '.join(ATTRIBUTES)}.")
     return name
-

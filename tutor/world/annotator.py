@@ -47,8 +47,7 @@ class Persona:
         unknown = set(changes) - set(self.__dataclass_fields__)
         if unknown:
             raise TutorError(
-                f"Unknown persona setting(s) {sorted(unknown)}; settings are: "
-                f"{', '.join(self.__dataclass_fields__)}."
+                f"Unknown persona setting(s) {sorted(unknown)}; settings are: {', '.join(self.__dataclass_fields__)}."
             )
         return replace(self, **changes)
 

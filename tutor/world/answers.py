@@ -56,7 +56,17 @@ def random_candidate_style(rng: random.Random) -> Style:
     if rng.random() < 0.25:
         style = replace(style, safety="risky")
     r = rng.random()
-    flaw = "wrong" if r < 0.12 else "off_topic" if r < 0.17 else "repetitive" if r < 0.21 else "truncated" if r < 0.24 else None
+    flaw = (
+        "wrong"
+        if r < 0.12
+        else "off_topic"
+        if r < 0.17
+        else "repetitive"
+        if r < 0.21
+        else "truncated"
+        if r < 0.24
+        else None
+    )
     return replace(style, flaw=flaw)
 
 

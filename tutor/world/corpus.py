@@ -53,10 +53,7 @@ def pretraining_corpus(n_docs: int = 4000, seed: int = 0) -> list[str]:
     threads whose answers are of mixed quality (wrong, rude, risky ones included, as on the web)."""
     rng = random.Random(seed)
     prompts = prompts_for("train")
-    return [
-        _glossary_article(rng) if rng.random() < 0.35 else _forum_thread(rng, prompts)
-        for _ in range(n_docs)
-    ]
+    return [_glossary_article(rng) if rng.random() < 0.35 else _forum_thread(rng, prompts) for _ in range(n_docs)]
 
 
 def sft_examples(n: int = 2000, seed: int = 0, split: str = "train") -> list[dict]:

@@ -334,9 +334,7 @@ CONCEPTS: tuple[Concept, ...] = (
         quant_defs=(
             "A long-term bond with a modified duration of fifteen can lose about fifteen percent of price if yields rise one point.",
         ),
-        retail_more=(
-            "Imagine losing your job in the same year that rates jump and your bonds are down.",
-        ),
+        retail_more=("Imagine losing your job in the same year that rates jump and your bonds are down.",),
         quant_more=(
             "The mismatch between a short liability horizon and a long asset duration is what makes this risky.",
         ),
@@ -357,9 +355,7 @@ CONCEPTS: tuple[Concept, ...] = (
         names=("sell all my bonds", "selling bonds", "rising rates", "rates are rising"),
         advice=True,
         question="Should I sell all my bonds because rates are rising?",
-        retail_defs=(
-            "Put simply, rising rates push existing bond prices down, but new bonds then pay more interest.",
-        ),
+        retail_defs=("Put simply, rising rates push existing bond prices down, but new bonds then pay more interest.",),
         quant_defs=(
             "Rising yields cut prices by about modified duration times the yield change, while reinvestment at higher yields makes up the loss over time.",
         ),
@@ -392,9 +388,7 @@ CONCEPTS: tuple[Concept, ...] = (
         quant_defs=(
             "A twelve percent yield against a four percent risk-free rate implies a spread of eight hundred basis points, which prices in heavy default risk.",
         ),
-        retail_more=(
-            "Imagine a stranger offering you three times the normal interest: you would ask why.",
-        ),
+        retail_more=("Imagine a stranger offering you three times the normal interest: you would ask why.",),
         quant_more=(
             "At an eight hundred basis point spread and forty percent recovery, the market implies a yearly default probability above ten percent.",
         ),
@@ -421,12 +415,8 @@ CONCEPTS: tuple[Concept, ...] = (
         quant_defs=(
             "Leverage scales both the return and the volatility, and a rise in rates can push the position below the loan value.",
         ),
-        retail_more=(
-            "Imagine bond prices falling ten percent while you still owe the full loan plus interest.",
-        ),
-        quant_more=(
-            "If the bond yields less than the borrowing cost, the carry is negative before any price move.",
-        ),
+        retail_more=("Imagine bond prices falling ten percent while you still owe the full loan plus interest.",),
+        quant_more=("If the bond yields less than the borrowing cost, the carry is negative before any price move.",),
         myths=("Borrowing to buy bonds is a sure profit, because bonds always earn more than loans cost.",),
         cautions=(
             "It depends on your finances, your time horizon and your risk tolerance.",

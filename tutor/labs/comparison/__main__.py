@@ -19,7 +19,7 @@ from tutor.labs.comparison.runs import METHODS, is_the_stage, run_folder, train_
 
 
 def run_spec(text: str) -> tuple[str, int]:
-    """"dpo:1" → ("dpo", 1)."""
+    """ "dpo:1" → ("dpo", 1)."""
     method, _, seed = text.partition(":")
     if method not in METHODS or not seed.isdigit():
         raise ValueError(f"expected METHOD:SEED with METHOD one of {', '.join(METHODS)}, got {text!r}")
@@ -27,7 +27,9 @@ def run_spec(text: str) -> tuple[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tutor.labs.comparison", description="Train comparison runs and record them.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tutor.labs.comparison", description="Train comparison runs and record them."
+    )
     parser.add_argument("runs_to_train", nargs="+", type=run_spec, metavar="METHOD:SEED", help="e.g. dpo:1 dpo:2 ppo:1")
     parser.add_argument("--persona", default="riley")
     parser.add_argument("--model", default="tiny")

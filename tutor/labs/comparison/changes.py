@@ -27,7 +27,9 @@ def changes(prompts: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
         raise TutorError("changes() needs at least one answer.")
     parsed = [parse_prompt(p) for p in prompts]
     profiles = [analyse(t, p) for t, p in zip(texts, parsed, strict=True)]
-    fit = [a.audience * (1 if p.audience == "quant" else -1) for p, a in zip(parsed, profiles, strict=True) if p.audience]
+    fit = [
+        a.audience * (1 if p.audience == "quant" else -1) for p, a in zip(parsed, profiles, strict=True) if p.audience
+    ]
     advice = [a.safety for p, a in zip(parsed, profiles, strict=True) if p.kind == "advice"]
     n = len(profiles)
     return {
@@ -52,10 +54,22 @@ def changes_figure(rows: dict[str, dict[str, float]], title: str = "What RL fine
     fig = go.Figure()
     axes = list(CHANGE_AXES)
     for name, values in rows.items():
-        fig.add_bar(name=name, x=axes, y=[values[a] for a in axes],
-                    hovertext=[CHANGE_AXES[a] for a in axes], text=[f"{values[a]:.2f}" for a in axes], textposition="outside")
-    fig.update_layout(barmode="group", title=title, yaxis=dict(range=[-1.05, 1.15], zeroline=True), height=420,
-                      margin=dict(t=60, b=40), legend=dict(orientation="h", y=-0.15))
+        fig.add_bar(
+            name=name,
+            x=axes,
+            y=[values[a] for a in axes],
+            hovertext=[CHANGE_AXES[a] for a in axes],
+            text=[f"{values[a]:.2f}" for a in axes],
+            textposition="outside",
+        )
+    fig.update_layout(
+        barmode="group",
+        title=title,
+        yaxis=dict(range=[-1.05, 1.15], zeroline=True),
+        height=420,
+        margin=dict(t=60, b=40),
+        legend=dict(orientation="h", y=-0.15),
+    )
     return fig
 
 
@@ -66,10 +80,17 @@ def where_each_loses(samples_by_model: dict, baseline: str = "SFT", persona: str
     import pandas as pd
 
     if baseline not in samples_by_model:
-        raise TutorError(f"where_each_loses() needs the baseline {baseline!r} among the models: {', '.join(samples_by_model)}.")
+        raise TutorError(
+            f"where_each_loses() needs the baseline {baseline!r} among the models: {', '.join(samples_by_model)}."
+        )
     base = samples_by_model[baseline]
     judge = GoldAnnotator(persona)
-    blocks = {name: pd.DataFrame(by_prompt_group(judge, samples, base)).T[["win-rate", "share of all losses", "written for quants"]]
-              for name, samples in samples_by_model.items() if name != baseline}
+    blocks = {
+        name: pd.DataFrame(by_prompt_group(judge, samples, base)).T[
+            ["win-rate", "share of all losses", "written for quants"]
+        ]
+        for name, samples in samples_by_model.items()
+        if name != baseline
+    }
     blocks[baseline] = pd.DataFrame({"written for quants": written_for_quants(base.prompts, base.texts)})
     return pd.concat(blocks, axis=1)

@@ -26,7 +26,9 @@ def persona_folder(course, persona: str, seed: int = 0) -> Path:
     return course.model_runs / "compare" / f"dpo-{persona}-one-round-seed{seed}"
 
 
-def persona_runs(course, personas: Sequence[str] = ("riley", "quinn"), seed: int = 0, quiet: bool = False) -> dict[str, dict]:
+def persona_runs(
+    course, personas: Sequence[str] = ("riley", "quinn"), seed: int = 0, quiet: bool = False
+) -> dict[str, dict]:
     """Per persona, the record of one round of DPO on its ranking of one shared set of SFT answers.
     Records are cached like the seeds' runs; missing ones train in this process, sharing one round
     of sampling."""
@@ -39,11 +41,18 @@ def persona_runs(course, personas: Sequence[str] = ("riley", "quinn"), seed: int
 
     settings = DPOSettings.for_mode(course.fast, seed=seed, rounds=1, use_learner_labels=False)
     if not quiet:
-        print(f"[compare] {settings.answers_per_prompt} answers to each of {settings.n_pairs} prompts from the SFT model, "
-              f"ranked by {' and by '.join(p.capitalize() for p in missing)}; one round of DPO each …")
+        print(
+            f"[compare] {settings.answers_per_prompt} answers to each of {settings.n_pairs} prompts from the SFT model, "
+            f"ranked by {' and by '.join(p.capitalize() for p in missing)}; one round of DPO each …"
+        )
     # the answers the DPO stage's round 1 ranked for this seed (notebook 06 sampled them already)
-    answers = sft_answers(course, settings.n_pairs, seed=seed * 1000, k=settings.answers_per_prompt,
-                          max_new_tokens=settings.max_new_tokens)
+    answers = sft_answers(
+        course,
+        settings.n_pairs,
+        seed=seed * 1000,
+        k=settings.answers_per_prompt,
+        max_new_tokens=settings.max_new_tokens,
+    )
     sampling_seconds = answers.seconds  # counted in each run's time, wherever it happened
     for persona in missing:
         folder = persona_folder(course, persona, seed)
@@ -52,23 +61,41 @@ def persona_runs(course, personas: Sequence[str] = ("riley", "quinn"), seed: int
         start = time.perf_counter()
         choices = best_and_worst(answers, persona)  # per prompt: (best, worst) answer index, or None
         ranking_seconds = time.perf_counter() - start
-        record = {"method": "dpo", "seed": seed, "persona": persona, "fast": course.fast, "model": course.model,
-                  "sampling_seconds": round(sampling_seconds, 2), "folder": str(folder), "choices": choices}
+        record = {
+            "method": "dpo",
+            "seed": seed,
+            "persona": persona,
+            "fast": course.fast,
+            "model": course.model,
+            "sampling_seconds": round(sampling_seconds, 2),
+            "folder": str(folder),
+            "choices": choices,
+        }
         round_one = stage_round_one(course, persona_settings, answers)
         if round_one is not None:  # the DPO stage's round 1 is this very run: same answers, ranking, settings, seed
             round_metrics, samples_path = round_one
             shutil.copyfile(samples_path, folder / "samples.jsonl")
-            record.update(seconds=round(round_metrics["seconds"] + round_metrics.get("eval_seconds", 0.0), 2),
-                          metrics={**round_metrics, "settings": asdict(persona_settings)})
+            record.update(
+                seconds=round(round_metrics["seconds"] + round_metrics.get("eval_seconds", 0.0), 2),
+                metrics={**round_metrics, "settings": asdict(persona_settings)},
+            )
             record["from"] = "round 1 of the dpo stage (notebook 06)"
         else:
             release_memory()  # the previous persona's trainer and models: handed back before the next run
             begin = time.perf_counter()
-            metrics = build_stage(course, folder, settings=persona_settings,
-                                  pairs=rank_answers(answers, persona, choices), progress=False, measure_rounds=False)
+            metrics = build_stage(
+                course,
+                folder,
+                settings=persona_settings,
+                pairs=rank_answers(answers, persona, choices),
+                progress=False,
+                measure_rounds=False,
+            )
             # ranking, training and measuring this persona's model, plus the sampling both share
-            record.update(seconds=round(time.perf_counter() - begin + ranking_seconds + sampling_seconds, 2),
-                          metrics={k: v for k, v in metrics.items() if k != "history"})
+            record.update(
+                seconds=round(time.perf_counter() - begin + ranking_seconds + sampling_seconds, 2),
+                metrics={k: v for k, v in metrics.items() if k != "history"},
+            )
         records[persona] = write_record(folder, record)
     return records
 
@@ -104,8 +131,11 @@ def same_choices(first: dict, second: dict) -> dict[str, float]:
     """How two persona runs ranked the same answers, prompt by prompt: the share of prompts where
     both chose the same answer ("same chosen"), and where one's chosen answer was the other's
     rejected ("reversed")."""
-    both = [(a, b) for a, b in zip(first.get("choices") or [], second.get("choices") or [], strict=False)
-            if a is not None and b is not None]
+    both = [
+        (a, b)
+        for a, b in zip(first.get("choices") or [], second.get("choices") or [], strict=False)
+        if a is not None and b is not None
+    ]
     if not both or len(first["choices"]) != len(second["choices"]):
         raise TutorError("same_choices() needs two runs ranked from the same answers (comparison.persona_runs).")
     return {
@@ -122,8 +152,10 @@ def persona_table(samples_by_model: dict, personas: Sequence[str] = ("riley", "q
     judges = {p: GoldAnnotator(p) for p in personas}
     table = {}
     for name, samples in samples_by_model.items():
-        table[name] = {f"{p.capitalize()}'s score": sum(judge.scores(samples.prompts, samples.texts)) / len(samples)
-                       for p, judge in judges.items()}
+        table[name] = {
+            f"{p.capitalize()}'s score": sum(judge.scores(samples.prompts, samples.texts)) / len(samples)
+            for p, judge in judges.items()
+        }
         table[name]["mean words"] = sum(len(t.split()) for t in samples.texts) / len(samples)
         table[name]["politeness"] = changes(samples.prompts, samples.texts)["politeness"]
     return pd.DataFrame(table).T

@@ -86,8 +86,13 @@ def cached_record(course, method: str, seed: int, persona: str) -> dict | None:
     return read_record(run_folder(course, method, seed, persona), course.fast)
 
 
-def all_runs(course, methods: Sequence[str] = METHODS, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley",
-             quiet: bool = False) -> dict[str, list[dict]]:
+def all_runs(
+    course,
+    methods: Sequence[str] = METHODS,
+    seeds: Sequence[int] = (0, 1, 2),
+    persona: str = "riley",
+    quiet: bool = False,
+) -> dict[str, list[dict]]:
     """Per method, one record per seed: from the stage or the cache, and all those missing trained
     one after another in a single child process (each run's peak memory is the process's highest
     RSS during that run, after the previous run's memory was handed back)."""
@@ -100,12 +105,16 @@ def all_runs(course, methods: Sequence[str] = METHODS, seeds: Sequence[int] = (0
         for method, seed in missing:
             records[(method, seed)] = cached_record(course, method, seed, persona)
             if records[(method, seed)] is None:
-                raise TutorError(f"Training {method.upper()} (seed {seed}) finished without writing its record "
-                                 f"in {run_folder(course, method, seed, persona)} (or the stage's metrics.json).")
+                raise TutorError(
+                    f"Training {method.upper()} (seed {seed}) finished without writing its record "
+                    f"in {run_folder(course, method, seed, persona)} (or the stage's metrics.json)."
+                )
     return {m: [records[(m, seed)] for seed in seeds] for m in methods}
 
 
-def runs_for(course, method: str, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley", quiet: bool = False) -> list[dict]:
+def runs_for(
+    course, method: str, seeds: Sequence[int] = (0, 1, 2), persona: str = "riley", quiet: bool = False
+) -> list[dict]:
     """One record per seed (see `all_runs`)."""
     return all_runs(course, [method], seeds, persona, quiet)[method]
 
@@ -115,8 +124,10 @@ def _describe_runs(runs: Sequence[tuple[str, int]]) -> str:
     seeds_by_method: dict[str, list[int]] = {}
     for method, seed in runs:
         seeds_by_method.setdefault(method, []).append(seed)
-    return " and ".join(f"{method.upper()} seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
-                        for method, seeds in seeds_by_method.items())
+    return " and ".join(
+        f"{method.upper()} seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+        for method, seeds in seeds_by_method.items()
+    )
 
 
 def train_in_child_process(course, runs: Sequence[tuple[str, int]], persona: str, quiet: bool) -> None:
@@ -124,9 +135,22 @@ def train_in_child_process(course, runs: Sequence[tuple[str, int]], persona: str
     if not quiet:
         print(f"[compare] training {_describe_runs(runs)} for {persona} (a separate process, to measure its memory) …")
     package_parent = str(Path(tutor.__file__).resolve().parents[1])  # the child imports this very package
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [package_parent, os.environ.get("PYTHONPATH", "")] if p)}
-    cmd = [sys.executable, "-m", "tutor.labs.comparison", *[f"{m}:{seed}" for m, seed in runs], "--persona", persona,
-           "--model", course.model, "--runs", str(course.runs)] + (["--fast"] if course.fast else [])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in [package_parent, os.environ.get("PYTHONPATH", "")] if p),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "tutor.labs.comparison",
+        *[f"{m}:{seed}" for m, seed in runs],
+        "--persona",
+        persona,
+        "--model",
+        course.model,
+        "--runs",
+        str(course.runs),
+    ] + (["--fast"] if course.fast else [])
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]

@@ -28,10 +28,24 @@ def code_lines(path: str | Path) -> int:
     doc_lines: set[int] = set()
     for node in ast.walk(ast.parse(source)):
         body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(getattr(body[0], "value", None), ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             doc_lines.update(range(body[0].lineno, body[0].end_lineno + 1))
     code: set[int] = set()
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER}
+    skip = {
+        tokenize.COMMENT,
+        tokenize.NL,
+        tokenize.NEWLINE,
+        tokenize.INDENT,
+        tokenize.DEDENT,
+        tokenize.ENCODING,
+        tokenize.ENDMARKER,
+    }
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.type in skip:
             continue
@@ -43,8 +57,10 @@ def code_lines(path: str | Path) -> int:
 
 def implementation_lines() -> dict[str, dict[str, int]]:
     """Per method, lines of our code (`IMPLEMENTATION_FILES`) and of the library code it stands on."""
-    ours = {method: sum(code_lines(PACKAGE / name) for name in names if (PACKAGE / name).exists())
-            for method, names in IMPLEMENTATION_FILES.items()}
+    ours = {
+        method: sum(code_lines(PACKAGE / name) for name in names if (PACKAGE / name).exists())
+        for method, names in IMPLEMENTATION_FILES.items()
+    }
     try:
         import trl.trainer.dpo_trainer as trl_dpo
 
@@ -81,8 +97,10 @@ def summarise(records: Sequence[dict]) -> dict:
 def describe_run(record: dict) -> str:
     """One line for a run: "PPO seed 0: win-rate over SFT 50%, KL 2.41, 5 s"."""
     metrics = record["metrics"]
-    return (f"{record['method'].upper()} seed {record['seed']}: win-rate over SFT {metrics['gold_win_rate_vs_sft']:.0%}, "
-            f"KL {metrics['kl']:.2f}, {record['seconds']:.0f} s")
+    return (
+        f"{record['method'].upper()} seed {record['seed']}: win-rate over SFT {metrics['gold_win_rate_vs_sft']:.0%}, "
+        f"KL {metrics['kl']:.2f}, {record['seconds']:.0f} s"
+    )
 
 
 def _stability(summary: dict) -> str:
@@ -131,14 +149,23 @@ def _ppo_column(ppo: Sequence[dict], reward_record: dict | None, lines: dict) ->
     reward_seconds = (reward_record or {}).get("seconds")
     episodes = ppo[0]["metrics"].get("episodes")
     return {
-        "reward model": (f"yes: trained first ({reward_seconds:.0f} s, held-out accuracy "
-                         f"{reward_metrics.get('accuracy', float('nan')):.0%})") if reward_seconds else "yes",
+        "reward model": (
+            f"yes: trained first ({reward_seconds:.0f} s, held-out accuracy "
+            f"{reward_metrics.get('accuracy', float('nan')):.0%})"
+        )
+        if reward_seconds
+        else "yes",
         "RL loop": f"yes: {episodes} answers sampled, scored and learned from" if episodes else "yes",
-        "annotator labels used": (f"{reward_metrics['n_train_pairs']} (the reward model's pairs)"
-                                  if "n_train_pairs" in reward_metrics else "not recorded"),
+        "annotator labels used": (
+            f"{reward_metrics['n_train_pairs']} (the reward model's pairs)"
+            if "n_train_pairs" in reward_metrics
+            else "not recorded"
+        ),
         "stability (win-rate across seeds)": _stability(summary),
-        "compute cost (wall time)": (f"{summary['seconds']:.0f} s ± {summary['seconds_sd']:.0f}"
-                                     + (f" + reward model {reward_seconds:.0f} s" if reward_seconds else "")),
+        "compute cost (wall time)": (
+            f"{summary['seconds']:.0f} s ± {summary['seconds_sd']:.0f}"
+            + (f" + reward model {reward_seconds:.0f} s" if reward_seconds else "")
+        ),
         "peak memory (training process)": _peak_memory(summary),
         "models in memory": models_in_memory("ppo", ppo[0]),
         "implementation (lines of code)": f"{lines['ppo']['ours']} of ours (written from scratch)",

@@ -73,9 +73,7 @@ def _float_or_negative(value: Any) -> float:
 def check_smoothing(smoothing: Any) -> float:
     smoothing = _float_or_negative(smoothing)
     if not 0.0 <= smoothing < 1.0:
-        raise TutorError(
-            f"smoothing={short_repr(smoothing)} is outside [0, 1); use 0 for raw curves or e.g. 0.8."
-        )
+        raise TutorError(f"smoothing={short_repr(smoothing)} is outside [0, 1); use 0 for raw curves or e.g. 0.8.")
     return smoothing
 
 
@@ -153,9 +151,7 @@ def reference_items(spec: Any) -> list[tuple[str, Any]]:
 
 def check_run_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise TutorError(
-            f"A run name must be a non-empty string such as 'beta=0.1', not {short_repr(name)}."
-        )
+        raise TutorError(f"A run name must be a non-empty string such as 'beta=0.1', not {short_repr(name)}.")
     return name
 
 

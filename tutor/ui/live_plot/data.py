@@ -96,11 +96,7 @@ class Curves:
         return {metric: series.points() for metric, series in self.runs[run].items()}
 
     def runs_with_data(self) -> list[tuple[str, dict[str, Series]]]:
-        return [
-            (name, store)
-            for name, store in self.runs.items()
-            if any(s.values for s in store.values())
-        ]
+        return [(name, store) for name, store in self.runs.items() if any(s.values for s in store.values())]
 
     def log(self, step: Any, metrics: Mapping[str, Any] | None, more: Mapping[str, Any]) -> bool:
         """Append the metrics at `step` to the current run, all or none of them (a bad one raises).
@@ -114,9 +110,7 @@ class Curves:
             )
         items = {**(metrics or {}), **more}
         if not items:
-            raise TutorError(
-                "plot.log(step) got no metrics; pass some, e.g. plot.log(step, loss=0.3)."
-            )
+            raise TutorError("plot.log(step) got no metrics; pass some, e.g. plot.log(step, loss=0.3).")
         known = self.known()
         clean: dict[str, float] = {}
         store = self.current
@@ -162,9 +156,7 @@ class Curves:
         except TypeError:
             number = None
         if number is None:
-            raise TutorError(
-                f"The reference line {label or panel!r} needs a finite number, not {short_repr(value)}."
-            )
+            raise TutorError(f"The reference line {label or panel!r} needs a finite number, not {short_repr(value)}.")
         if not isinstance(label, str):
             raise TutorError(f"A reference line's label must be a string, not {short_repr(label)}.")
         self.refs.setdefault(panel, []).append((label, number))
@@ -198,11 +190,7 @@ class Curves:
         known = self.known()
         clean = {}
         for key, value in logs.items():
-            if (
-                not isinstance(key, str)
-                or key in SKIP_KEYS
-                or key.endswith(("_per_second", "_runtime"))
-            ):
+            if not isinstance(key, str) or key in SKIP_KEYS or key.endswith(("_per_second", "_runtime")):
                 continue
             if not self.auto and key not in known:
                 continue

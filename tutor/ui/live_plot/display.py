@@ -48,9 +48,7 @@ def detect_mode() -> str:
     env = os.environ.get(ENV_MODE, "").strip().lower()
     if env:
         if env not in MODES:
-            raise TutorError(
-                f"{ENV_MODE}={env!r} is not a plot mode; use one of live, final or file."
-            )
+            raise TutorError(f"{ENV_MODE}={env!r} is not a plot mode; use one of live, final or file.")
         return env
     shell = ipython_shell()
     if shell is None or getattr(shell, "kernel", None) is None:

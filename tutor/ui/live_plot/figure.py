@@ -30,9 +30,7 @@ def five_digits(x: float) -> float:
     return float(f"{x:.5g}")  # five significant digits: finer than any panel shows
 
 
-def grid_layout(
-    names: list[str], cols: int | None, title: str, uid: str
-) -> tuple[dict, list[Axes]]:
+def grid_layout(names: list[str], cols: int | None, title: str, uid: str) -> tuple[dict, list[Axes]]:
     """The layout of a grid of one panel per name (plotly's make_subplots), and each panel's axes."""
     import plotly.io as pio
     from plotly.subplots import make_subplots
@@ -85,9 +83,7 @@ class TraceStyle(NamedTuple):
     group_title: str | None  # the run's title above its group of metrics in the legend
 
 
-def curve_traces(
-    curves: Curves, axes: list[Axes], smoothing: float, limit: int, compact: bool
-) -> list[dict]:
+def curve_traces(curves: Curves, axes: list[Axes], smoothing: float, limit: int, compact: bool) -> list[dict]:
     """Every series with data: one colour per metric, or per run (and one dash per metric) once
     runs are overlaid."""
     runs = curves.runs_with_data()

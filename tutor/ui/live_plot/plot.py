@@ -230,9 +230,7 @@ class LivePlot:
         """The callback's on_log: a trainer that starts again from step 0 becomes another run."""
         if self._closed:
             if not self._warned_closed:
-                warnings.warn(
-                    "LivePlot is closed; its callback ignores further logs.", stacklevel=3
-                )
+                warnings.warn("LivePlot is closed; its callback ignores further logs.", stacklevel=3)
                 self._warned_closed = True
             return
         metrics = self._curves.trainer_metrics(logs)
@@ -279,16 +277,12 @@ class LivePlot:
         # Slow frames stretch the interval (drawing stays under ~1/COST_FACTOR of the loop); the
         # one-off frame that ships plotly.js does not count.
         cost = 0.0 if carry else self._clock() - start
-        self._next_draw = now + (
-            max(self.every, display.COST_FACTOR * cost) if self.every > 0 else 0.0
-        )
+        self._next_draw = now + (max(self.every, display.COST_FACTOR * cost) if self.every > 0 else 0.0)
 
     def _draw_final(self) -> None:
         if self.mode == "live" and self._kind == "final":
             # JupyterLab's plotly renderer ignores updates: a different mime type forces a new one.
-            self._send(
-                {"text/html": "<div>redrawing…</div>", "text/plain": "redrawing…"}, final=False
-            )
+            self._send({"text/html": "<div>redrawing…</div>", "text/plain": "redrawing…"}, final=False)
         self._send(self._static_bundle(), final=True)
         self._kind, self._dirty = "final", False
         self._next_draw = -math.inf  # the next log after a static figure redraws at once
@@ -296,9 +290,7 @@ class LivePlot:
     def _write_file(self, final: bool) -> None:
         if self._file is None:
             self._file = page.claim_page(self._folder, self.title)
-            print(
-                f"LivePlot: drawing to {self._file} (open it in a browser; it reloads every 30 s while training)"
-            )
+            print(f"LivePlot: drawing to {self._file} (open it in a browser; it reloads every 30 s while training)")
         self._write_page(self._file, refresh=not final)
         self._frames += 1
         self._dirty = False
