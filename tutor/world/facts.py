@@ -37,22 +37,28 @@ CONCEPTS: tuple[Concept, ...] = (
         key="convexity",
         names=("convexity",),
         retail_defs=(
-            "Put simply, convexity describes how a bond's price curve bends as interest rates change, so the price does not move along a straight line.",
-            "Think of convexity as the bend in a bond's price curve: when rates move a lot, the price moves by more or less than a simple rule says.",
+            "Put simply, convexity describes how a bond's price curve bends as interest rates change, so the price "
+            "does not move along a straight line.",
+            "Think of convexity as the bend in a bond's price curve: when rates move a lot, the price moves by more "
+            "or less than a simple rule says.",
         ),
         quant_defs=(
             "Convexity is the second derivative of the bond price with respect to yield, divided by the price.",
-            "Convexity measures the second-order sensitivity of price to yield, the curvature that duration alone misses.",
+            "Convexity measures the second-order sensitivity of price to yield, the curvature that duration alone "
+            "misses.",
         ),
         retail_more=(
-            "Imagine two bonds with the same duration: the one with more convexity gains more when rates fall and loses less when rates rise.",
+            "Imagine two bonds with the same duration: the one with more convexity gains more when rates fall and "
+            "loses less when rates rise.",
             "In plain terms, convexity works like a cushion that makes big rate moves hurt a little less.",
             "For everyday investors, convexity is one reason long bonds can surprise you when rates swing.",
         ),
         quant_more=(
-            "The price change is about minus modified duration times the yield change plus one half times convexity times the yield change squared.",
+            "The price change is about minus modified duration times the yield change plus one half times convexity "
+            "times the yield change squared.",
             "Convexity grows roughly with the square of maturity, so long bonds carry the most of it.",
-            "Positive convexity means the price-yield function is convex, so a hedge based on duration alone is wrong for large yield shocks.",
+            "Positive convexity means the price-yield function is convex, so a hedge based on duration alone is wrong "
+            "for large yield shocks.",
         ),
         myths=(
             "Convexity is just another word for the coupon rate of a bond.",
@@ -63,15 +69,19 @@ CONCEPTS: tuple[Concept, ...] = (
         key="duration",
         names=("duration",),
         retail_defs=(
-            "Put simply, duration tells you roughly how much a bond's price will fall if interest rates rise by one point.",
-            "Think of duration as a bond's sensitivity to rates: a duration of five means about a five percent price drop if rates go up one point.",
+            "Put simply, duration tells you roughly how much a bond's price will fall if interest rates rise by one "
+            "point.",
+            "Think of duration as a bond's sensitivity to rates: a duration of five means about a five percent price "
+            "drop if rates go up one point.",
         ),
         quant_defs=(
-            "Duration is the weighted average time to the bond's cash flows, with weights equal to the present value of each cash flow divided by the price.",
+            "Duration is the weighted average time to the bond's cash flows, with weights equal to the present value "
+            "of each cash flow divided by the price.",
             "Modified duration equals minus the first derivative of price with respect to yield, divided by the price.",
         ),
         retail_more=(
-            "Imagine a seesaw: when rates go up on one side, bond prices go down on the other, and duration tells you how long the board is.",
+            "Imagine a seesaw: when rates go up on one side, bond prices go down on the other, and duration tells you "
+            "how long the board is.",
             "In plain terms, the longer the duration, the bigger the swings in your bond's price.",
             "For everyday investors, a short duration fund is calmer when rates are moving.",
         ),
@@ -89,21 +99,27 @@ CONCEPTS: tuple[Concept, ...] = (
         key="ytm",
         names=("yield to maturity", "ytm"),
         retail_defs=(
-            "Put simply, yield to maturity is the total return you can expect if you buy a bond today and hold it until it matures.",
-            "Think of yield to maturity as the bond's average yearly return if you keep it to the end and every payment arrives.",
+            "Put simply, yield to maturity is the total return you can expect if you buy a bond today and hold it "
+            "until it matures.",
+            "Think of yield to maturity as the bond's average yearly return if you keep it to the end and every "
+            "payment arrives.",
         ),
         quant_defs=(
-            "Yield to maturity is the single discount rate that makes the present value of all cash flows equal to the bond's price.",
+            "Yield to maturity is the single discount rate that makes the present value of all cash flows equal to "
+            "the bond's price.",
             "Yield to maturity is the internal rate of return of the bond's cash flows at its current market price.",
         ),
         retail_more=(
-            "Imagine buying a bond below its face value: you earn the coupons and also the gain when it pays back in full, and yield to maturity counts both.",
+            "Imagine buying a bond below its face value: you earn the coupons and also the gain when it pays back in "
+            "full, and yield to maturity counts both.",
             "In plain terms, yield to maturity lets you compare bonds with different prices and coupons on one number.",
             "For everyday investors, yield to maturity only holds if you keep the bond and the issuer pays on time.",
         ),
         quant_more=(
-            "Yield to maturity assumes every coupon is reinvested at the same discount rate, which rarely holds in practice.",
-            "Solving for yield to maturity needs a numerical root finder, because the price equation has no closed form in the yield.",
+            "Yield to maturity assumes every coupon is reinvested at the same discount rate, which rarely holds in "
+            "practice.",
+            "Solving for yield to maturity needs a numerical root finder, because the price equation has no closed "
+            "form in the yield.",
             "Yield to maturity is quoted on a bond-equivalent basis, so semiannual rates are doubled.",
         ),
         myths=(
@@ -116,10 +132,12 @@ CONCEPTS: tuple[Concept, ...] = (
         names=("coupon",),
         retail_defs=(
             "Put simply, the coupon is the fixed interest a bond pays you each year, set as a share of its face value.",
-            "Think of the coupon as the rent a bond pays you for lending your money, usually paid once or twice a year.",
+            "Think of the coupon as the rent a bond pays you for lending your money, usually paid once or twice a "
+            "year.",
         ),
         quant_defs=(
-            "The coupon rate is the annual cash flow divided by the face value, fixed at issue regardless of the market yield.",
+            "The coupon rate is the annual cash flow divided by the face value, fixed at issue regardless of the "
+            "market yield.",
             "Coupon cash flows equal the coupon rate times the face value divided by the number of payments per year.",
         ),
         retail_more=(
@@ -141,22 +159,28 @@ CONCEPTS: tuple[Concept, ...] = (
         key="credit_spread",
         names=("credit spread", "spread"),
         retail_defs=(
-            "Put simply, a credit spread is the extra yield a company bond pays over a government bond, to pay you for the chance the company cannot pay back.",
+            "Put simply, a credit spread is the extra yield a company bond pays over a government bond, to pay you "
+            "for the chance the company cannot pay back.",
             "Think of the credit spread as a risk bonus: the shakier the borrower, the more extra yield you get.",
         ),
         quant_defs=(
-            "The credit spread is the yield of a risky bond minus the yield of a risk-free bond with the same maturity, quoted in basis points.",
-            "The credit spread roughly equals the probability of default times the loss given default, plus a risk premium.",
+            "The credit spread is the yield of a risky bond minus the yield of a risk-free bond with the same "
+            "maturity, quoted in basis points.",
+            "The credit spread roughly equals the probability of default times the loss given default, plus a risk "
+            "premium.",
         ),
         retail_more=(
-            "Imagine two loans to friends, one reliable and one not: you would ask the unreliable one for more interest, and that extra is the spread.",
+            "Imagine two loans to friends, one reliable and one not: you would ask the unreliable one for more "
+            "interest, and that extra is the spread.",
             "In plain terms, credit spreads widen when investors get nervous about the economy.",
             "For everyday investors, a wide spread is a warning sign as well as a higher payment.",
         ),
         quant_more=(
             "The option-adjusted spread strips out embedded options so bonds with calls can be compared fairly.",
-            "A spread widening of one hundred basis points on a bond with a duration of five costs about five percent of price.",
-            "The spread can be split into the expected loss given default and a premium for bearing default and liquidity risk.",
+            "A spread widening of one hundred basis points on a bond with a duration of five costs about five percent "
+            "of price.",
+            "The spread can be split into the expected loss given default and a premium for bearing default and "
+            "liquidity risk.",
         ),
         myths=(
             "The credit spread is the fee your broker charges to buy a bond.",
@@ -172,16 +196,19 @@ CONCEPTS: tuple[Concept, ...] = (
         ),
         quant_defs=(
             "Inflation risk is the uncertainty in the real return, the nominal yield minus realised inflation.",
-            "Inflation risk is measured against the breakeven rate, the nominal yield minus the real yield on an inflation-linked bond of the same maturity.",
+            "Inflation risk is measured against the breakeven rate, the nominal yield minus the real yield on an "
+            "inflation-linked bond of the same maturity.",
         ),
         retail_more=(
-            "Imagine earning three percent a year while prices rise by five percent: you are losing money in real terms.",
+            "Imagine earning three percent a year while prices rise by five percent: you are losing money in real "
+            "terms.",
             "In plain terms, long bonds with fixed payments are the most exposed to inflation.",
             "For everyday investors, inflation-protected government bonds can help guard your savings.",
         ),
         quant_more=(
             "Unexpected inflation raises nominal yields, so the price loss scales with modified duration.",
-            "Inflation-linked bonds adjust their principal by the consumer price index, which moves the risk to the issuer.",
+            "Inflation-linked bonds adjust their principal by the consumer price index, which moves the risk to the "
+            "issuer.",
             "The breakeven rate also carries an inflation risk premium and a liquidity premium.",
         ),
         myths=(
@@ -193,11 +220,13 @@ CONCEPTS: tuple[Concept, ...] = (
         key="zero_coupon",
         names=("zero-coupon bond", "zero coupon bond", "zero-coupon"),
         retail_defs=(
-            "Put simply, a zero-coupon bond pays no interest along the way: you buy it below face value and get the full face value at the end.",
+            "Put simply, a zero-coupon bond pays no interest along the way: you buy it below face value and get the "
+            "full face value at the end.",
             "Think of a zero-coupon bond as a savings jar you buy at a discount and open only at maturity.",
         ),
         quant_defs=(
-            "A zero-coupon bond has a single cash flow at maturity, so its price is the face value times the discount factor for that date.",
+            "A zero-coupon bond has a single cash flow at maturity, so its price is the face value times the discount "
+            "factor for that date.",
             "The duration of a zero-coupon bond equals its maturity, because all of its value sits in one cash flow.",
         ),
         retail_more=(
@@ -206,7 +235,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "For everyday investors, a zero-coupon bond can match a known future goal, like school fees.",
         ),
         quant_more=(
-            "Zero-coupon bond prices give the discount factor for each date directly, which is why they are used to build the curve.",
+            "Zero-coupon bond prices give the discount factor for each date directly, which is why they are used to "
+            "build the curve.",
             "A zero-coupon bond has no reinvestment risk, because there are no intermediate cash flows to reinvest.",
             "The continuously compounded zero rate is minus the log of the discount factor divided by the maturity.",
         ),
@@ -219,11 +249,14 @@ CONCEPTS: tuple[Concept, ...] = (
         key="callable",
         names=("callable bond", "callable"),
         retail_defs=(
-            "Put simply, a callable bond lets the issuer pay you back early, usually when rates fall and they can borrow more cheaply.",
-            "Think of a callable bond as a loan the borrower may end early, just when keeping it would have been good for you.",
+            "Put simply, a callable bond lets the issuer pay you back early, usually when rates fall and they can "
+            "borrow more cheaply.",
+            "Think of a callable bond as a loan the borrower may end early, just when keeping it would have been good "
+            "for you.",
         ),
         quant_defs=(
-            "A callable bond is a straight bond minus a call option held by the issuer, so its price is the straight bond price minus the option value from a term structure model.",
+            "A callable bond is a straight bond minus a call option held by the issuer, so its price is the straight "
+            "bond price minus the option value from a term structure model.",
             "A callable bond is priced to the yield to worst, the lowest yield across all call dates and maturity.",
         ),
         retail_more=(
@@ -232,7 +265,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "For everyday investors, check the call dates before buying a callable bond for steady income.",
         ),
         quant_more=(
-            "Callable bonds show negative convexity as yields fall, because the call option caps the price near the call price.",
+            "Callable bonds show negative convexity as yields fall, because the call option caps the price near the "
+            "call price.",
             "The option-adjusted spread of a callable bond comes from an interest rate tree or a Monte Carlo model.",
             "Effective duration is used for callable bonds, since the cash flows change with the path of rates.",
         ),
@@ -245,21 +279,25 @@ CONCEPTS: tuple[Concept, ...] = (
         key="credit_rating",
         names=("credit rating", "rating"),
         retail_defs=(
-            "Put simply, a credit rating is a grade from an agency that tells you how likely a borrower is to pay back on time.",
+            "Put simply, a credit rating is a grade from an agency that tells you how likely a borrower is to pay "
+            "back on time.",
             "Think of a credit rating as a report card for a borrower, from triple A at the top down to junk.",
         ),
         quant_defs=(
-            "A credit rating is an ordinal grade that maps to a historical probability of default over a given horizon.",
+            "A credit rating is an ordinal grade that maps to a historical probability of default over a given "
+            "horizon.",
             "Ratings are agency opinions on default risk, and rating transitions are modelled with a migration matrix.",
         ),
         retail_more=(
-            "Imagine a school grade for companies: triple A is the best student, and bonds below triple B are called junk.",
+            "Imagine a school grade for companies: triple A is the best student, and bonds below triple B are called "
+            "junk.",
             "In plain terms, a lower credit rating usually means a higher yield to make up for the extra risk.",
             "For everyday investors, a rating is helpful, but it is an opinion and it can change.",
         ),
         quant_more=(
             "Investment grade ends at triple B minus, and a downgrade below it forces some funds to sell.",
-            "Cumulative default rates rise sharply from investment grade to high yield, especially over five year horizons.",
+            "Cumulative default rates rise sharply from investment grade to high yield, especially over five year "
+            "horizons.",
             "Rating agencies move slowly, so market spreads in basis points often price a downgrade before it happens.",
         ),
         myths=(
@@ -271,21 +309,27 @@ CONCEPTS: tuple[Concept, ...] = (
         key="yield_curve",
         names=("yield curve",),
         retail_defs=(
-            "Put simply, the yield curve is a chart of interest rates for government bonds of different lengths, from short to long.",
-            "Think of the yield curve as a line showing how much you earn for lending for one year, five years, or thirty years.",
+            "Put simply, the yield curve is a chart of interest rates for government bonds of different lengths, from "
+            "short to long.",
+            "Think of the yield curve as a line showing how much you earn for lending for one year, five years, or "
+            "thirty years.",
         ),
         quant_defs=(
-            "The yield curve is the term structure of interest rates, the yield as a function of maturity for bonds of the same credit.",
-            "The yield curve is usually built from zero rates by bootstrapping, and forward rates follow from its slope.",
+            "The yield curve is the term structure of interest rates, the yield as a function of maturity for bonds "
+            "of the same credit.",
+            "The yield curve is usually built from zero rates by bootstrapping, and forward rates follow from its "
+            "slope.",
         ),
         retail_more=(
             "Imagine the curve sloping upward: you usually earn more for tying up your money longer.",
-            "In plain terms, an inverted yield curve, with short rates above long rates, has often come before a recession.",
+            "In plain terms, an inverted yield curve, with short rates above long rates, has often come before a "
+            "recession.",
             "For everyday investors, the shape of the yield curve helps decide between short and long bonds.",
         ),
         quant_more=(
             "Level, slope and curvature, the first three principal components, explain most yield curve moves.",
-            "The forward rate between two dates equals the zero rate times the time difference, scaled, from the two discount factors.",
+            "The forward rate between two dates equals the zero rate times the time difference, scaled, from the two "
+            "discount factors.",
             "A steepener trade profits when the spread between long and short yields widens.",
         ),
         myths=(
@@ -300,16 +344,19 @@ CONCEPTS: tuple[Concept, ...] = (
         advice=True,
         question="Should I put my savings in junk bonds?",
         retail_defs=(
-            "Put simply, junk bonds pay higher yields because the companies behind them are more likely to miss payments.",
+            "Put simply, junk bonds pay higher yields because the companies behind them are more likely to miss "
+            "payments.",
         ),
         quant_defs=(
-            "High-yield bonds pay a wide credit spread because their probability of default is much higher than investment grade.",
+            "High-yield bonds pay a wide credit spread because their probability of default is much higher than "
+            "investment grade.",
         ),
         retail_more=(
             "Imagine a year when the economy slows: many junk bond issuers can struggle to pay at the same time.",
         ),
         quant_more=(
-            "High-yield default rates have reached about ten percent in recessions, with recovery rates near forty percent.",
+            "High-yield default rates have reached about ten percent in recessions, with recovery rates near forty "
+            "percent.",
         ),
         myths=("Junk bonds are as safe as government bonds because all bonds pay back in the end.",),
         cautions=(
@@ -332,7 +379,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "Put simply, long-term bonds can lose a lot of value when rates rise, just when you might need the money.",
         ),
         quant_defs=(
-            "A long-term bond with a modified duration of fifteen can lose about fifteen percent of price if yields rise one point.",
+            "A long-term bond with a modified duration of fifteen can lose about fifteen percent of price if yields "
+            "rise one point.",
         ),
         retail_more=("Imagine losing your job in the same year that rates jump and your bonds are down.",),
         quant_more=(
@@ -357,13 +405,16 @@ CONCEPTS: tuple[Concept, ...] = (
         question="Should I sell all my bonds because rates are rising?",
         retail_defs=("Put simply, rising rates push existing bond prices down, but new bonds then pay more interest.",),
         quant_defs=(
-            "Rising yields cut prices by about modified duration times the yield change, while reinvestment at higher yields makes up the loss over time.",
+            "Rising yields cut prices by about modified duration times the yield change, while reinvestment at higher "
+            "yields makes up the loss over time.",
         ),
         retail_more=(
-            "Imagine holding a bond to maturity: the price dips along the way, but you still get the full face value back.",
+            "Imagine holding a bond to maturity: the price dips along the way, but you still get the full face value "
+            "back.",
         ),
         quant_more=(
-            "Over a horizon close to the portfolio duration, higher reinvestment income roughly offsets the price loss.",
+            "Over a horizon close to the portfolio duration, higher reinvestment income roughly offsets the price "
+            "loss.",
         ),
         myths=("Rising rates mean your bonds will go to zero, so you must sell them all today.",),
         cautions=(
@@ -383,14 +434,17 @@ CONCEPTS: tuple[Concept, ...] = (
         advice=True,
         question="Is a bond paying twelve percent a safe bet?",
         retail_defs=(
-            "Put simply, a bond paying twelve percent when safe bonds pay four is telling you the market sees a real chance of default.",
+            "Put simply, a bond paying twelve percent when safe bonds pay four is telling you the market sees a real "
+            "chance of default.",
         ),
         quant_defs=(
-            "A twelve percent yield against a four percent risk-free rate implies a spread of eight hundred basis points, which prices in heavy default risk.",
+            "A twelve percent yield against a four percent risk-free rate implies a spread of eight hundred basis "
+            "points, which prices in heavy default risk.",
         ),
         retail_more=("Imagine a stranger offering you three times the normal interest: you would ask why.",),
         quant_more=(
-            "At an eight hundred basis point spread and forty percent recovery, the market implies a yearly default probability above ten percent.",
+            "At an eight hundred basis point spread and forty percent recovery, the market implies a yearly default "
+            "probability above ten percent.",
         ),
         myths=("A bond paying twelve percent is a safe bet because the yield is written in the contract.",),
         cautions=(
@@ -410,10 +464,12 @@ CONCEPTS: tuple[Concept, ...] = (
         advice=True,
         question="Should I borrow money to buy bonds?",
         retail_defs=(
-            "Put simply, borrowing to buy bonds multiplies your losses as well as your gains, and you still owe the loan.",
+            "Put simply, borrowing to buy bonds multiplies your losses as well as your gains, and you still owe the "
+            "loan.",
         ),
         quant_defs=(
-            "Leverage scales both the return and the volatility, and a rise in rates can push the position below the loan value.",
+            "Leverage scales both the return and the volatility, and a rise in rates can push the position below the "
+            "loan value.",
         ),
         retail_more=("Imagine bond prices falling ten percent while you still owe the full loan plus interest.",),
         quant_more=("If the bond yields less than the borrowing cost, the carry is negative before any price move.",),
