@@ -14,11 +14,13 @@ def check_same_vocabulary(model, ref_model, tokenizer) -> None:
     if sizes["model"] != sizes["reference"]:
         raise TutorError(
             f"The reference model has a vocabulary of {sizes['reference']} tokens but the model has "
-            f"{sizes['model']}; DPO needs the reference to be a copy of the starting (SFT) model, with the same tokenizer."
+            f"{sizes['model']}; DPO needs the reference to be a copy of the starting (SFT) model, "
+            "with the same tokenizer."
         )
     if len(tokenizer) > sizes["model"]:
         raise TutorError(
-            f"The tokenizer has {len(tokenizer)} tokens but the model only {sizes['model']}; use the tokenizer saved with the model."
+            f"The tokenizer has {len(tokenizer)} tokens but the model only {sizes['model']}; "
+            "use the tokenizer saved with the model."
         )
 
 

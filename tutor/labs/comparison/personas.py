@@ -42,8 +42,8 @@ def persona_runs(
     settings = DPOSettings.for_mode(course.fast, seed=seed, rounds=1, use_learner_labels=False)
     if not quiet:
         print(
-            f"[compare] {settings.answers_per_prompt} answers to each of {settings.n_pairs} prompts from the SFT model, "
-            f"ranked by {' and by '.join(p.capitalize() for p in missing)}; one round of DPO each …"
+            f"[compare] {settings.answers_per_prompt} answers to each of {settings.n_pairs} prompts from the "
+            f"SFT model, ranked by {' and by '.join(p.capitalize() for p in missing)}; one round of DPO each …"
         )
     # the answers the DPO stage's round 1 ranked for this seed (notebook 06 sampled them already)
     answers = sft_answers(

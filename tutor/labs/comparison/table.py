@@ -184,7 +184,9 @@ def _dpo_column(dpo: Sequence[dict], lines: dict) -> dict[str, str]:
         "compute cost (wall time)": f"{summary['seconds']:.0f} s ± {summary['seconds_sd']:.0f}",
         "peak memory (training process)": _peak_memory(summary),
         "models in memory": models_in_memory("dpo"),
-        "implementation (lines of code)": f"{lines['dpo']['ours']} of ours + TRL's DPOTrainer ({lines['dpo']['library']})",
+        "implementation (lines of code)": (
+            f"{lines['dpo']['ours']} of ours + TRL's DPOTrainer ({lines['dpo']['library']})"
+        ),
         "gold win-rate over SFT": f"{summary['win']:.0%}",
         "KL to SFT (nats per answer)": f"{summary['kl']:.2f} ± {summary['kl_sd']:.2f}",
     }
