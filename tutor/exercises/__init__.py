@@ -136,26 +136,26 @@ def check(name: str, fn: Callable, seed: int | None = None, quiet: bool = False)
     gen = torch.Generator().manual_seed(seed)
     again = f" (inputs from seed {seed}: check({name!r}, your_function, seed={seed}) repeats them.)"
     result = Result(name, True, f"matches the reference on {ex.trials} random inputs.", seed)
-    for trial in range(ex.trials):
+    trials = []  # (inputs, learner's output) of every trial, so that a hint can be checked on all of them
+    for _ in range(ex.trials):
         inputs = ex.make_inputs(gen)
-        expected = ex.reference(**_clone(inputs))
         try:
             got = fn(**_clone(inputs))
         except NotImplementedError:
-            result = Result(name, False, "not written yet: replace `raise NotImplementedError` with your code.", seed)
-            break
+            return _finish(
+                Result(name, False, "not written yet: replace `raise NotImplementedError` with your code."), quiet
+            )
         except Exception as exc:  # noqa: BLE001 - report the learner's error in one line
-            result = Result(name, False, f"your function raised {type(exc).__name__}: {exc}{again}", seed)
-            break
+            return _finish(Result(name, False, f"your function raised {type(exc).__name__}: {exc}{again}", seed), quiet)
+        trials.append((inputs, got))
+    for trial, (inputs, got) in enumerate(trials):
+        expected = ex.reference(**_clone(inputs))
         if got is None and expected is not None:
             result = Result(name, False, "your function returned None: did you forget the `return`?", seed)
             break
         if _same(got, expected, ex.atol, ex.rtol):
             continue
-        hint = next(
-            (h for h, wrong in ex.mistakes.items() if _same(got, wrong(**_clone(inputs)), ex.atol, ex.rtol)),
-            None,
-        )
+        hint = _hint(ex, trials, trial)
         if hint is None and _shape(got) != _shape(expected):
             hint = f"your output has {_shape(got)}, expected {_shape(expected)}."
         if hint is None and not _finite(got) and _finite(expected):
@@ -164,6 +164,30 @@ def check(name: str, fn: Callable, seed: int | None = None, quiet: bool = False)
         message += f" Hint: {hint}" if hint else " Re-read the formula in the text above."
         result = Result(name, False, message + again, seed)
         break
+    return _finish(result, quiet)
+
+
+def _hint(ex: Exercise, trials: list, failed: int) -> str | None:
+    """The mistake that matches the learner on the failing input and on the most other inputs: one
+    input can make two mistakes give the same number by chance, all of them rarely do."""
+
+    def matches(wrong, inputs, got) -> bool:
+        try:
+            return _same(got, wrong(**_clone(inputs)), ex.atol, ex.rtol)
+        except Exception:  # noqa: BLE001 - a mistake that cannot run on these inputs is not this one
+            return False
+
+    best, best_matches = None, 0
+    for hint, wrong in ex.mistakes.items():
+        if not matches(wrong, *trials[failed]):
+            continue
+        n_matches = sum(matches(wrong, i, g) for i, g in trials)
+        if n_matches > best_matches:
+            best, best_matches = hint, n_matches
+    return best
+
+
+def _finish(result: Result, quiet: bool) -> Result:
     if not quiet:
         _show(result)
     return result
