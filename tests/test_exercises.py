@@ -38,6 +38,31 @@ def test_own_exercises_are_registered():
     assert set(OWN) <= set(all_exercises())
 
 
+NOTEBOOK_EXERCISES = {
+    "00_welcome": 1,
+    "01_pretraining": 3,
+    "02_sft": 3,
+    "03_preferences": 3,
+    "04_reward_model": 3,
+    "05_ppo": 3,
+    "06_dpo": 3,
+    "07_ppo_vs_dpo": 3,
+}
+
+
+@pytest.mark.parametrize("notebook, at_least", NOTEBOOK_EXERCISES.items())
+def test_every_notebook_has_its_checked_exercises(notebook, at_least):
+    """At least one in 00 and three in every later notebook, each calling a registered checker."""
+    import json
+    import re
+
+    cells = json.loads((ROOT / "notebooks" / f"{notebook}.ipynb").read_text(encoding="utf-8"))["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    names = set(re.findall(r"check\(\s*\"(\w+)\"", code))
+    assert len(names) >= at_least, f"{notebook}: {sorted(names)}"
+    assert names <= set(all_exercises()), names - set(all_exercises())
+
+
 # --------------------------------------------------------------------------- every exercise
 
 
@@ -47,14 +72,47 @@ def test_reference_passes(name):
     assert result.passed, result.message
 
 
+SEEDS = range(8)  # check() draws a fresh seed per call; the tests pin several, so they cannot flake
+
+
 @pytest.mark.parametrize("name", all_exercises())
 def test_each_typical_mistake_is_rejected_with_its_own_hint(name):
     exercise = ex.get(name)
     assert exercise.mistakes, f"{name} has no typical mistakes to recognise"
-    for hint, wrong in exercise.mistakes.items():
-        result = ex.check(name, wrong, quiet=True)
-        assert not result.passed, f"{name}: the mistake {hint!r} passed the check"
-        assert hint in result.message, f"{name}: expected hint {hint!r}, got {result.message!r}"
+    for seed in SEEDS:
+        for hint, wrong in exercise.mistakes.items():
+            result = ex.check(name, wrong, seed=seed, quiet=True)
+            assert not result.passed, f"{name}: the mistake {hint!r} passed the check (seed {seed})"
+            assert hint in result.message, f"{name}, seed {seed}: expected hint {hint!r}, got {result.message!r}"
+
+
+@pytest.mark.parametrize("name", all_exercises())
+def test_reference_passes_on_every_seed(name):
+    for seed in SEEDS:
+        assert ex.check(name, ex.get(name).reference, seed=seed, quiet=True), (name, seed)
+
+
+@pytest.mark.parametrize("name", all_exercises())
+def test_mistakes_differ_from_the_reference_and_from_each_other(name):
+    """Otherwise a hint could be shown for a correct answer, or the wrong hint for a mistake: on one
+    check's inputs every mistake differs from the reference and from every other mistake somewhere."""
+    exercise = ex.get(name)
+    gen = torch.Generator().manual_seed(123)
+    draws = [exercise.make_inputs(gen) for _ in range(exercise.trials)]
+    functions = [exercise.reference, *exercise.mistakes.values()]
+    outputs = [[f(**ex._clone(inputs)) for inputs in draws] for f in functions]
+    for i in range(len(functions)):
+        for j in range(i + 1, len(functions)):
+            assert not all(
+                ex._same(a, b, exercise.atol, exercise.rtol) for a, b in zip(outputs[i], outputs[j], strict=True)
+            ), (name, i, j)
+
+
+@pytest.mark.parametrize("name", all_exercises())
+def test_summaries_name_the_arguments_the_checker_passes(name):
+    exercise = ex.get(name)
+    for arg in exercise.make_inputs(torch.Generator().manual_seed(0)):
+        assert arg in exercise.summary, (name, arg)
 
 
 @pytest.mark.parametrize("name", all_exercises())
@@ -90,7 +148,11 @@ def _same(x, y) -> bool:
 @pytest.mark.parametrize(
     "module, names",
     [
+        ("00_welcome", ("label_probability",)),
+        ("01_pretraining", ("next_token_loss", "perplexity", "bigram_probabilities")),
         ("02_sft", ("completion_labels", "sft_loss", "token_accuracy")),
+        ("03_preferences", ("cohens_kappa", "majority_vote", "pairwise_agreement")),
+        ("07_ppo_vs_dpo", ("seed_interval", "token_kl", "win_rate")),
         (
             "04_reward_model",
             ("preference_probability", "bradley_terry_loss", "bradley_terry_margin_loss", "pairwise_accuracy"),
@@ -100,8 +162,9 @@ def _same(x, y) -> bool:
 def test_published_solutions_pass(module, names):
     solutions = load_solutions(module)
     for name in names:
-        result = ex.check(name, getattr(solutions, name), quiet=True)
-        assert result.passed, f"{module}.{name}: {result.message}"
+        for seed in SEEDS:
+            result = ex.check(name, getattr(solutions, name), seed=seed, quiet=True)
+            assert result.passed, f"{module}.{name}: {result.message}"
 
 
 def test_solutions_pass_on_other_seeds_too():
@@ -203,3 +266,42 @@ def test_a_result_is_shown_once_even_as_a_cells_last_value(capsys):
     assert capsys.readouterr().out == ""
     silent._ipython_display_()
     assert capsys.readouterr().out.count("PASS pairwise_accuracy") == 1
+
+
+# --------------------------------------------------------------------------- fresh inputs, seed shown
+
+
+def test_each_check_draws_fresh_inputs():
+    reference = ex.get("sft_loss").reference
+    seeds = {ex.check("sft_loss", reference, quiet=True).seed for _ in range(5)}
+    assert len(seeds) > 1, "check() drew the same inputs on every call"
+
+
+def test_a_failure_names_the_seed_that_repeats_it():
+    def wrong(chosen_rewards, rejected_rewards):
+        return chosen_rewards.sum() * 0 + 0.123
+
+    first = ex.check("bradley_terry_loss", wrong, quiet=True)
+    assert not first and f"seed={first.seed}" in first.message
+    again = ex.check("bradley_terry_loss", wrong, seed=first.seed, quiet=True)
+    assert again.message == first.message
+
+
+def test_the_hint_is_the_mistake_that_matches_on_most_inputs():
+    """One input can make two mistakes coincide; the hint is the one that matches on all inputs."""
+    exercise = ex.Exercise(
+        "toy_sign",
+        "toy_sign(x) -> x",
+        reference=lambda x: x,
+        make_inputs=lambda gen: {"x": torch.randn(3, generator=gen)},
+        mistakes={
+            "coincides once": lambda x: -x if float(x[0]) > 10 else x * 0,  # agrees with "negated" only by chance
+            "negated": lambda x: -x,
+        },
+    )
+    ex.REGISTRY["toy_sign"] = exercise
+    try:
+        result = ex.check("toy_sign", lambda x: -x, seed=0, quiet=True)
+        assert "negated" in result.message
+    finally:
+        del ex.REGISTRY["toy_sign"]

@@ -23,6 +23,7 @@ from tutor.errors import TutorError
 from tutor.ui import LivePlot
 from tutor.ui.live_plot import bundles, display, overlay, smooth
 from tutor.ui.live_plot.bundles import MIME_PLOTLY
+from tutor.ui.live_plot.labels import readable
 
 REPO = Path(__file__).resolve().parents[1]
 PLOTLYJS_BANNER = "* plotly.js v"  # the licence comment at the top of the inlined bundle
@@ -337,7 +338,7 @@ def test_figure_has_one_panel_per_entry_and_one_trace_per_series(sent, clock):
     fig = plot.figure()
     layout = fig.to_dict()["layout"]
     assert [a["text"] for a in layout["annotations"]] == ["reward", "KL", "loss"]
-    assert [t.name for t in fig.data] == ["objective/scores", "gold", "objective/kl", "loss"]
+    assert [t.name for t in fig.data] == [readable(k) for k in ("objective/scores", "gold", "objective/kl", "loss")]
     axes = [(t.xaxis, t.yaxis) for t in fig.data]
     assert axes[0] == axes[1] and len(set(axes)) == 3  # the reward panel holds two series
     assert list(fig.data[1].y) == [-i for i in range(10)]
@@ -361,8 +362,9 @@ def test_evenly_spaced_steps_are_sent_as_x0_dx(sent, clock):
         plot.log(step, {"objective/kl": step / 10}, loss=1.0)
     plot.log(46, loss=0.5)  # loss is no longer evenly spaced
     traces = {t["name"]: t for t in json.loads(_fig_json(sent[-1]))["data"]}
-    assert (traces["objective/kl"]["x0"], traces["objective/kl"]["dx"]) == (0, 5)
-    assert "x" not in traces["objective/kl"]
+    kl = traces[readable("objective/kl")]
+    assert (kl["x0"], kl["dx"]) == (0, 5)
+    assert "x" not in kl
     assert traces["loss"]["x"] == [*range(0, 50, 5), 46]
     assert list(plot.figure().data[0].x) == list(range(0, 50, 5))  # figure() keeps real x
 
@@ -465,9 +467,9 @@ def test_runs_with_several_series_per_panel_use_dashes_and_group_titles(sent, cl
         plot.log(0, {"objective/scores": 1.0, "gold": 0.5})
     fig = plot.figure()
     assert [(t.legendgroup, t.name, t.line.dash) for t in fig.data] == [
-        ("a", "objective/scores", "solid"),
+        ("a", readable("objective/scores"), "solid"),
         ("a", "gold", "dash"),
-        ("b", "objective/scores", "solid"),
+        ("b", readable("objective/scores"), "solid"),
         ("b", "gold", "dash"),
     ]
     assert [t.legendgrouptitle.text for t in fig.data if t.legendgrouptitle.text] == ["a", "b"]

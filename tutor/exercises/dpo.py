@@ -1,7 +1,9 @@
 """Exercises for notebook 06 (DPO): an answer's log-probability, the implicit reward, the DPO loss.
 
 Each reference is the course's own implementation (`tutor.dpo`), so what the learner matches is what
-trains the model; each mistake is one we expect learners to make, with a hint that names it.
+trains the model; each mistake is one we expect learners to make, with a hint that names it. Inputs
+hold one extreme case each (a pair whose margin is −150 in float32, a token whose logit is 120 below
+the best), where log(sigmoid(·)) and log(softmax(·)) underflow to −inf; labels include token id 0.
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from tutor.exercises import Exercise, register
 
 
 def _pair_logps(gen, n: int = 8):
-    """Plausible summed log-probs of answers (negative, tens of nats) for policy and reference."""
+    """Plausible summed log-probs of answers (negative, tens of nats) for policy and reference, in
+    float32 as a model computes them, with one pair the policy ranks far the wrong way (margin −150)."""
     import torch
 
-    ref_chosen = -torch.rand(n, generator=gen, dtype=torch.float64) * 40 - 5
-    ref_rejected = -torch.rand(n, generator=gen, dtype=torch.float64) * 40 - 5
-    policy_chosen = ref_chosen + torch.randn(n, generator=gen, dtype=torch.float64) * 3
-    policy_rejected = ref_rejected + torch.randn(n, generator=gen, dtype=torch.float64) * 3
+    ref_chosen = -torch.rand(n, generator=gen) * 40 - 5
+    ref_rejected = -torch.rand(n, generator=gen) * 40 - 5
+    policy_chosen = ref_chosen + torch.randn(n, generator=gen) * 3
+    policy_rejected = ref_rejected + torch.randn(n, generator=gen) * 3
     beta = float(torch.empty(1).uniform_(0.05, 0.5, generator=gen))
+    i = int(torch.randint(0, n, (1,), generator=gen))
+    policy_chosen[i] = ref_chosen[i] - 150.0 / beta  # an extreme pair: β·margin = −150
     return dict(
         policy_chosen_logps=policy_chosen,
         policy_rejected_logps=policy_rejected,
@@ -124,6 +129,8 @@ register(
                 _full, outer=lambda z: 1 - z.sigmoid()
             ),
             "average over the pairs of the batch (mean), do not sum.": _wrong(_full, reduce="sum"),
+            "log(sigmoid(z)) underflows: σ(−150) rounds to 0 in float32 and log(0) = −inf. Use F.logsigmoid(z), "
+            "the same number computed stably.": _wrong(_full, outer=lambda z: -z.sigmoid().log()),
         },
     )
 )
@@ -144,17 +151,42 @@ def _sequence_logps(logits, labels):
 
 
 def _logits_inputs(gen):
+    """Labels with token id 0 among the answer tokens, junk logits on prompt and padding, and one
+    answer token whose logit is 120 below the best (log(softmax(·)) gives −inf there)."""
     import torch
 
     batch, length, vocab = 3, 9, 11
-    logits = torch.randn(batch, length, vocab, generator=gen, dtype=torch.float64) * 2
+    logits = torch.randn(batch, length, vocab, generator=gen) * 2
     labels = torch.randint(0, vocab, (batch, length), generator=gen)
     for i in range(batch):
         start = int(torch.randint(2, 5, (1,), generator=gen))
-        labels[i, :start] = -100  # the prompt
         end = int(torch.randint(start + 2, length + 1, (1,), generator=gen))
+        labels[i, int(torch.randint(start, end, (1,), generator=gen))] = 0  # a real token with id 0
+        labels[i, :start] = -100  # the prompt
         labels[i, end:] = -100  # padding
+    t = int((labels[0] != -100).nonzero()[-1])
+    logits[0, t - 1] = 0.0
+    logits[0, t - 1, int(labels[0, t])] = -60.0
+    logits[0, t - 1, (int(labels[0, t]) + 1) % vocab] = 60.0
     return dict(logits=logits, labels=labels)
+
+
+def _log_of_softmax(logits, labels):
+    import torch
+
+    logits, labels = logits[:, :-1], labels[:, 1:]
+    mask = labels != -100
+    picked = torch.log(torch.softmax(logits, dim=-1)).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return (picked * mask).sum(-1)
+
+
+def _zero_is_ignored(logits, labels):
+    import torch
+
+    logits, labels = logits[:, :-1], labels[:, 1:]
+    mask = labels > 0
+    picked = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return (picked * mask).sum(-1)
 
 
 def _no_shift(logits, labels):
@@ -194,6 +226,9 @@ register(
             "the logits at position t predict token t+1: drop the last logit and the first label before gathering.": _no_shift,
             "DPO sums log-probs over the answer's tokens; this is the per-token mean.": _mean_not_sum,
             "take log_softmax over the vocabulary before picking the label's entry; raw logits are not log-probs.": _raw_logits,
+            "log(softmax(x)) underflows to log(0) = −inf for a token whose logit is far below the best: use "
+            "log_softmax, which subtracts the max first.": _log_of_softmax,
+            "only the label −100 marks prompt and padding: a label of 0 is a real answer token.": _zero_is_ignored,
         },
     )
 )

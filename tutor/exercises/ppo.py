@@ -1,8 +1,8 @@
 """Notebook 05 exercises: the per-token KL penalty, GAE and PPO's clipped surrogate loss.
 
 Each reference is the function `tutor.ppo.trainer` trains with (from `tutor.ppo.math`); each mistake
-is one learners (and RLHF code bases) really make. Inputs have padded rows, so forgetting the mask is
-caught.
+is one learners (and RLHF code bases) really make. Inputs have padded rows whose padding holds junk
+(as real batches do), so forgetting the mask anywhere is caught.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def _kl_inputs(gen):
     ref_logps = -torch.rand(B, T, generator=gen) * 4
     return {
         "scores": torch.randn(B, generator=gen),
-        "logps": logps * mask,
-        "ref_logps": ref_logps * mask + (1 - mask) * -3.0,  # padding holds junk, as in real batches
+        "logps": logps * mask + (1 - mask) * -torch.rand(B, T, generator=gen) * 9,  # padding holds junk,
+        "ref_logps": ref_logps * mask + (1 - mask) * -3.0,  # as in real batches
         "mask": mask,
         "beta": float(torch.rand(1, generator=gen)) * 0.5 + 0.05,
     }
@@ -92,8 +92,9 @@ register(
 def _gae_inputs(gen):
     B, T = 3, 8
     mask = _mask(gen, B, T)
+    junk = torch.randn(B, T, generator=gen, dtype=torch.float64) * 3 * (1 - mask)  # padding is not zeroed
     return {
-        "rewards": torch.randn(B, T, generator=gen, dtype=torch.float64) * mask,
+        "rewards": torch.randn(B, T, generator=gen, dtype=torch.float64) * mask + junk,
         "values": torch.randn(B, T, generator=gen, dtype=torch.float64) * mask + (1 - mask) * 5.0,
         "mask": mask.double(),
         "gamma": float(torch.rand(1, generator=gen)) * 0.2 + 0.8,
@@ -102,7 +103,17 @@ def _gae_inputs(gen):
 
 
 def _gae_loop(
-    rewards, values, mask, gamma, lam, *, bootstrap_padding=False, lam_only=False, returns_to_go=False, no_mask=False
+    rewards,
+    values,
+    mask,
+    gamma,
+    lam,
+    *,
+    bootstrap_padding=False,
+    lam_only=False,
+    returns_to_go=False,
+    no_mask=False,
+    unmasked_returns=False,
 ):
     B, T = rewards.shape
     adv = torch.zeros_like(rewards)
@@ -125,6 +136,8 @@ def _gae_loop(
                 ret[b, t] = acc
         else:
             ret[b, :n] = adv[b, :n] + values[b, :n]
+    if unmasked_returns:
+        ret = adv + values
     return adv, ret
 
 
@@ -134,7 +147,8 @@ register(
         summary=(
             "gae(rewards, values, mask, gamma, lam) -> (advantages, returns), each B × T: backwards over "
             "the response tokens δ_t = r_t + γ·V_{t+1} − V_t, A_t = δ_t + γλ·A_{t+1}, returns = A + V; "
-            "V_{t+1} and A_{t+1} are 0 after the last real token; both outputs are 0 on padding."
+            "V_{t+1} and A_{t+1} are 0 after the last real token; both outputs are 0 on padding "
+            "(so returns = (A + V)·mask: the values on padding are junk)."
         ),
         reference=gae,
         make_inputs=_gae_inputs,
@@ -150,6 +164,10 @@ register(
             ),
             "stop at each row's last real token (use the mask): padding is not part of the answer.": lambda **kw: (
                 _gae_loop(**kw, no_mask=True)
+            ),
+            "your advantages are right; now the returns: values hold junk on padding, so "
+            "returns = (advantages + values) · mask, 0 on padding like the advantages.": lambda **kw: _gae_loop(
+                **kw, unmasked_returns=True
             ),
         },
         atol=1e-6,
@@ -171,8 +189,8 @@ def _surrogate_inputs(gen):
     return {
         "logps": old + torch.randn(B, T, generator=gen) * 0.4,  # ratios well outside 1 ± ε too
         "old_logps": old,
-        "advantages": torch.randn(B, T, generator=gen) * mask,
-        "mask": mask,
+        "advantages": torch.randn(B, T, generator=gen) * mask + (1 - mask) * torch.randn(B, T, generator=gen) * 4,
+        "mask": mask,  # advantages and logps on padding are junk: only the mask says what counts
         "cliprange": 0.2,
     }
 
@@ -214,6 +232,13 @@ register(
                     )
                     * mask
                 ).mean()
+            ),
+            "multiply by the mask before summing: padding holds junk advantages, so sum only real tokens' terms.": lambda logps, old_logps, advantages, mask, cliprange: (
+                torch.maximum(
+                    -advantages * _ratio(logps, old_logps),
+                    -advantages * _ratio(logps, old_logps).clamp(1 - cliprange, 1 + cliprange),
+                ).sum()
+                / mask.sum()
             ),
             "the ratio is exp(log π − log π_old), a ratio of probabilities, not of log-probabilities.": lambda logps, old_logps, advantages, mask, cliprange: (
                 masked_mean(

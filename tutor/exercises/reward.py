@@ -1,7 +1,8 @@
 """Exercises of notebook 04 (reward model): Bradley–Terry probability and loss, pairwise accuracy.
 
 Rewards are 1-D tensors with one number per answer; `chosen_rewards[i]` and `rejected_rewards[i]`
-belong to the same pair.
+belong to the same pair. One pair in every input is extreme (rewards ±100, float32), where a naive
+exp(r) overflows and log(sigmoid(x)) underflows to log(0): the stable formulas pass, naive ones fail.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from tutor.exercises import Exercise, register
 from tutor.reward import bradley_terry_loss, pairwise_accuracy, preference_probability
 
 
-def _pair_inputs(gen):
+def _pair_inputs(gen, extreme: bool = True):
     n = int(torch.randint(3, 12, (1,), generator=gen))
-    return {
-        "chosen_rewards": torch.randn(n, generator=gen) * 2.0,
-        "rejected_rewards": torch.randn(n, generator=gen) * 2.0,
-    }
+    chosen, rejected = torch.randn(n, generator=gen) * 2.0, torch.randn(n, generator=gen) * 2.0
+    if extreme:  # a pair the model ranks very wrong, at a random place in the batch
+        i = int(torch.randint(0, n, (1,), generator=gen))
+        chosen[i], rejected[i] = -100.0, 100.0
+    return {"chosen_rewards": chosen, "rejected_rewards": rejected}
 
 
 # --------------------------------------------------------------------------- P(a ≻ b)
@@ -26,7 +28,7 @@ def _pair_inputs(gen):
 
 def _prob_inputs(gen):
     inputs = _pair_inputs(gen)
-    return {"reward_a": inputs["chosen_rewards"], "reward_b": inputs["rejected_rewards"]}
+    return {"reward_a": inputs["rejected_rewards"], "reward_b": inputs["chosen_rewards"]}  # r_a = 100, r_b = −100
 
 
 register(
@@ -49,6 +51,10 @@ register(
             ),
             "the Bradley–Terry model uses the difference of rewards, not their ratio.": lambda reward_a, reward_b: (
                 torch.sigmoid(reward_a / reward_b)
+            ),
+            "exp(r_a) / (exp(r_a) + exp(r_b)) is right on paper but exp(100) overflows to inf (inf / inf = nan): "
+            "write it as σ(r_a − r_b), which never overflows.": lambda reward_a, reward_b: (
+                torch.exp(reward_a) / (torch.exp(reward_a) + torch.exp(reward_b))
             ),
         },
     )
@@ -78,6 +84,16 @@ def _bt_one_minus(chosen_rewards, rejected_rewards):
     return (1 - torch.sigmoid(chosen_rewards - rejected_rewards)).mean()
 
 
+def _bt_unstable(chosen_rewards, rejected_rewards):
+    return -torch.log(torch.sigmoid(chosen_rewards - rejected_rewards)).mean()
+
+
+UNSTABLE = (
+    "log(sigmoid(x)) underflows: σ(−200) rounds to 0 and log(0) = −inf. Use F.logsigmoid(x) "
+    "(the same number, computed without forming σ first)."
+)
+
+
 def _bt_reference(chosen_rewards, rejected_rewards):
     return bradley_terry_loss(chosen_rewards, rejected_rewards)
 
@@ -95,6 +111,7 @@ register(
             "1 − σ(…) is an error rate, not a log-likelihood: use −log σ(r_chosen − r_rejected).": _bt_one_minus,
             "take the mean over pairs, not the sum (the loss should not grow with the batch size).": _bt_sum,
             "a loss is the NEGATIVE log-likelihood: flip the sign.": _bt_positive,
+            UNSTABLE: _bt_unstable,
         },
     )
 )
@@ -110,7 +127,8 @@ register(
     Exercise(
         name="bradley_terry_margin_loss",
         summary="bradley_terry_margin_loss(chosen_rewards, rejected_rewards, margin) -> scalar: like "
-        "bradley_terry_loss, but chosen must beat rejected by at least `margin` (one per pair).",
+        "bradley_terry_loss, but chosen must beat rejected by at least `margin` (one per pair): "
+        "the mean over pairs of −log σ(r_chosen − r_rejected − margin).",
         reference=bradley_terry_loss,
         make_inputs=_margin_inputs,
         mistakes={
@@ -123,6 +141,9 @@ register(
             "the margin was ignored: subtract it from r_chosen − r_rejected.": lambda chosen_rewards, rejected_rewards, margin: (
                 -F.logsigmoid(chosen_rewards - rejected_rewards).mean()
             ),
+            UNSTABLE: lambda chosen_rewards, rejected_rewards, margin: (
+                -torch.log(torch.sigmoid(chosen_rewards - rejected_rewards - margin)).mean()
+            ),
         },
     )
 )
@@ -132,7 +153,7 @@ register(
 
 
 def _acc_inputs(gen):
-    inputs = _pair_inputs(gen)
+    inputs = _pair_inputs(gen, extreme=False)
     # Round so that some pairs tie: a reward model that cannot tell two answers apart is not right.
     inputs = {k: torch.round(v) for k, v in inputs.items()}
     inputs["rejected_rewards"][0] = inputs["chosen_rewards"][0]
@@ -143,12 +164,25 @@ register(
     Exercise(
         name="pairwise_accuracy",
         summary="pairwise_accuracy(chosen_rewards, rejected_rewards) -> float in [0, 1]: share of pairs in "
-        "which the chosen answer gets the strictly higher reward.",
+        "which the chosen answer gets the strictly higher reward. The tie rule: a pair with equal rewards "
+        "counts as wrong (the model could not tell the answers apart), and stays in the denominator.",
         reference=pairwise_accuracy,
         make_inputs=_acc_inputs,
         mistakes={
             "a tie (equal rewards) is not a correct ranking: count only r_chosen > r_rejected.": lambda chosen_rewards, rejected_rewards: (
                 float((chosen_rewards >= rejected_rewards).float().mean())
+            ),
+            "a tie stays in the denominator and counts as wrong: divide by all pairs, not by the untied ones.": lambda chosen_rewards, rejected_rewards: (
+                float(
+                    (chosen_rewards > rejected_rewards).sum() / max(int((chosen_rewards != rejected_rewards).sum()), 1)
+                )
+            ),
+            "a tie counts as wrong, not as half right (that is the win-rate's rule, not accuracy's).": lambda chosen_rewards, rejected_rewards: (
+                float(
+                    (
+                        (chosen_rewards > rejected_rewards).float() + 0.5 * (chosen_rewards == rejected_rewards).float()
+                    ).mean()
+                )
             ),
             "return the share of correct pairs, not their count.": lambda chosen_rewards, rejected_rewards: float(
                 (chosen_rewards > rejected_rewards).sum()

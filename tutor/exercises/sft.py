@@ -27,13 +27,24 @@ def completion_labels(input_ids, prompt_lengths, attention_mask):
 
 
 def _labels_inputs(gen):
+    """Right-padded rows whose padding holds junk ids (as a reused buffer would), and a real token
+    with id 0 in every answer, so neither "id 0 is padding" nor "ids on padding are pad ids" holds."""
     batch, time = 4, 9
     lengths = torch.randint(4, time + 1, (batch,), generator=gen)
     lengths[0] = time  # one row without padding
+    lengths[1] = min(int(lengths[1]), time - 2)  # and one with padding, always
     prompt_lengths = torch.stack([torch.randint(1, int(n) - 1, (1,), generator=gen)[0] for n in lengths])
     attention_mask = (torch.arange(time).unsqueeze(0) < lengths.unsqueeze(1)).long()
-    input_ids = torch.randint(2, VOCAB, (batch, time), generator=gen) * attention_mask  # pad id 0
+    input_ids = torch.randint(0, VOCAB, (batch, time), generator=gen)  # junk ids on padding too
+    for row in range(batch):  # token id 0 is a real token in every answer
+        input_ids[row, int(torch.randint(int(prompt_lengths[row]), int(lengths[row]), (1,), generator=gen))] = 0
     return {"input_ids": input_ids, "prompt_lengths": prompt_lengths, "attention_mask": attention_mask}
+
+
+def _labels_pad_by_id(input_ids, prompt_lengths, attention_mask):
+    positions = torch.arange(input_ids.shape[1]).unsqueeze(0)
+    keep = (positions >= prompt_lengths.unsqueeze(1)) & (input_ids != 0)
+    return torch.where(keep, input_ids, torch.full_like(input_ids, IGNORE))
 
 
 def _labels_keep_padding(input_ids, prompt_lengths, attention_mask):
@@ -77,6 +88,8 @@ register(
             "off by one: the answer starts AT position prompt_length (the first answer token is trained).": _labels_off_by_one,
             "ignored positions must be -100 (what the loss skips), not 0 (a real token id).": _labels_zero_fill,
             "labels keep the shape of input_ids; the shift by one happens inside the loss.": _labels_shifted,
+            "padding is where attention_mask is 0, not where the token id is 0: id 0 is a real token here, "
+            "and padding can hold any id.": _labels_pad_by_id,
         },
     )
 )
@@ -96,10 +109,32 @@ def sft_loss(logits, labels):
 
 
 def _loss_inputs(gen):
+    """Labels with real 0s, junk logits on ignored positions, and one extreme prediction: a true next
+    token whose logit is 120 below the best, where log(softmax(·)) underflows to log(0) = −inf."""
     inputs = _labels_inputs(gen)
     labels = completion_labels(**inputs)
     logits = torch.randn(labels.shape[0], labels.shape[1], VOCAB, generator=gen) * 2.0
+    row = 0
+    t = int((labels[row] != IGNORE).nonzero()[-1])  # the last answer token of row 0, predicted at t − 1
+    true = int(labels[row, t])
+    logits[row, t - 1] = 0.0
+    logits[row, t - 1, true] = -60.0
+    logits[row, t - 1, (true + 1) % VOCAB] = 60.0
     return {"logits": logits, "labels": labels}
+
+
+def _loss_log_of_softmax(logits, labels):
+    logits, labels = logits[:, :-1], labels[:, 1:]
+    mask = labels != IGNORE
+    picked = torch.log(torch.softmax(logits, -1)).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return -(picked * mask).sum() / mask.sum()
+
+
+def _loss_zero_is_ignored(logits, labels):
+    logits, labels = logits[:, :-1], labels[:, 1:]
+    mask = labels > 0
+    picked = F.log_softmax(logits, -1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return -(picked * mask).sum() / mask.sum()
 
 
 def _loss_no_shift(logits, labels):
@@ -154,6 +189,9 @@ register(
             "average over all answer tokens of the batch at once, not per sequence first (TRL weighs every token equally).": _loss_per_sequence_mean,
             "turn logits into log-probabilities first (log_softmax over the vocabulary).": _loss_no_log_softmax,
             "a loss is the NEGATIVE log-likelihood: flip the sign.": _loss_positive,
+            "log(softmax(x)) underflows to log(0) = −inf when a token's logit is far below the best one: "
+            "use log_softmax (or F.cross_entropy), which subtracts the max first.": _loss_log_of_softmax,
+            "only the label −100 means 'no loss here': a label of 0 is a real token and counts.": _loss_zero_is_ignored,
         },
     )
 )
@@ -181,6 +219,12 @@ def _acc_all_positions(logits, labels):
     return (logits.argmax(-1) == labels).float().mean()
 
 
+def _acc_zero_is_ignored(logits, labels):
+    logits, labels = logits[:, :-1], labels[:, 1:]
+    mask = labels > 0
+    return ((logits.argmax(-1) == labels) & mask).sum().float() / mask.sum()
+
+
 def _acc_count(logits, labels):
     logits, labels = logits[:, :-1], labels[:, 1:]
     mask = labels != IGNORE
@@ -198,6 +242,7 @@ register(
             "shift by one: the prediction for token t+1 is read at position t.": _acc_no_shift,
             "count only answer tokens: positions labelled -100 are neither hits nor misses.": _acc_all_positions,
             "return the share of hits (a number between 0 and 1), not their count.": _acc_count,
+            "only the label −100 means 'not an answer token': a label of 0 is a real token and counts.": _acc_zero_is_ignored,
         },
     )
 )

@@ -9,6 +9,7 @@ import math
 from typing import NamedTuple
 
 from tutor.ui.live_plot.data import Curves, Series
+from tutor.ui.live_plot.labels import SMOOTHING_NOTE, readable
 
 PALETTE = (
     "#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a",
@@ -104,12 +105,12 @@ def curve_traces(curves: Curves, axes: list[Axes], smoothing: float, limit: int,
                 if multi:  # one colour per run, one dash per metric
                     colour = PALETTE[run_index % len(PALETTE)]
                     dash = DASHES[metric_index % len(DASHES)]
-                    group, who = run, f"{html.escape(run)} · {html.escape(name)}"
-                    label = html.escape(run if one_series else name)
+                    group, who = run, f"{html.escape(run)} · {html.escape(readable(name))}"
+                    label = html.escape(run if one_series else readable(name))
                     key = run if one_series else f"{run}\x00{name}"
                 else:  # one colour per metric
                     colour, dash, group, key = colour_of[name], "solid", name, name
-                    label = who = html.escape(name)
+                    label = who = html.escape(readable(name))
                 show = key not in legend_seen
                 legend_seen.add(key)
                 titled = multi and show and not one_series and metric_index == 0
@@ -224,4 +225,6 @@ class FigureBuilder:
         shapes = reference_shapes(curves, self._axes)
         if shapes:
             layout["shapes"] = shapes
+        if smoothing > 0 and traces:  # say what the two lines of each curve are
+            layout["legend"] = {**layout.get("legend", {}), "title": {"text": SMOOTHING_NOTE}}
         return {"data": traces, "layout": layout}
