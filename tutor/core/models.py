@@ -240,12 +240,26 @@ def save(model, tokenizer, folder: str | Path) -> Path:
     """save_pretrained for model and tokenizer, as safetensors (nothing pickled). Under a launcher
     with several processes (which hold the same weights) rank 0 writes and the others wait for it."""
     folder = Path(folder)
-    if is_main_process():
-        folder.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(folder, safe_serialization=True)
-        tokenizer.save_pretrained(folder)
+    with gathered(model):
+        if is_main_process():
+            folder.mkdir(parents=True, exist_ok=True)
+            model.save_pretrained(folder, safe_serialization=True)
+            tokenizer.save_pretrained(folder)
     wait_for_everyone()
     return folder
+
+
+def gathered(model):
+    """A context in which a model whose weights DeepSpeed ZeRO-3 sharded over the processes holds
+    them whole (every process takes part); for any other model, nothing. Not run on this course's
+    machines (no GPU, no DeepSpeed): see course/scale.md."""
+    import contextlib
+
+    if not any(hasattr(p, "ds_id") for p in model.parameters()):
+        return contextlib.nullcontext()
+    import deepspeed
+
+    return deepspeed.zero.GatheredParameters(list(model.parameters()), modifier_rank=None)
 
 
 def weights_stamp(model_dir: Path) -> str | None:

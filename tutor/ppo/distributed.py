@@ -9,6 +9,7 @@ from dataclasses import replace
 import torch
 
 from tutor.core.processes import num_processes, per_process_batch
+from tutor.errors import TutorError
 
 
 def per_process_settings(settings, processes: int | None = None):
@@ -22,6 +23,17 @@ def per_process_settings(settings, processes: int | None = None):
         for name in ("batch_size", "mini_batch_size", "calibration_samples")
     }
     return replace(settings, **sizes)
+
+
+def check_engine(accelerator) -> None:
+    """Our PPO runs on plain data parallelism (DDP) only: one sentence for a DeepSpeed or FSDP launch."""
+    kind = str(getattr(accelerator, "distributed_type", "")).rsplit(".", 1)[-1]
+    if kind in {"DEEPSPEED", "FSDP"}:
+        raise TutorError(
+            f"Our PPO cannot run under {kind}: it trains the policy and the value model with one optimizer "
+            "and samples answers from the policy's whole weights, which ZeRO/FSDP shard; launch the ppo "
+            "stage with configs/accelerate/ddp.yaml (the TRL stages can use zero2.yaml or zero3.yaml)."
+        )
 
 
 def step_seed(seed: int, step: int, accelerator) -> int:

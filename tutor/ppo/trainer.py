@@ -29,7 +29,14 @@ from tutor.ppo.checks import (
     finite_or_raise,
 )
 from tutor.ppo.config import PPOSettings
-from tutor.ppo.distributed import gather, mean_across_processes, per_process_settings, rank_seed, step_seed
+from tutor.ppo.distributed import (
+    check_engine,
+    gather,
+    mean_across_processes,
+    per_process_settings,
+    rank_seed,
+    step_seed,
+)
 from tutor.ppo.kl_controller import AdaptiveKLController
 from tutor.ppo.math import (
     gae,
@@ -90,6 +97,7 @@ class PPOTrainer:
         check_tokenizer(tokenizer)
         device = next(policy.parameters()).device
         self.accelerator = acc = accelerator or Accelerator(cpu=device.type == "cpu")
+        check_engine(acc)
         self.gold = gold
         self.prompts = list(prompts) if prompts is not None else [p.text for p in prompts_for("train")]
         if not self.prompts:
