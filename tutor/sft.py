@@ -15,6 +15,7 @@ import pandas as pd
 import torch.nn.functional as F
 from trl import SFTConfig, SFTTrainer
 
+from tutor import real_models
 from tutor.config import check_number, check_whole
 from tutor.core.chat import as_conversational, message_text
 from tutor.core.evaluation import eval_prompts, evaluate_model
@@ -51,10 +52,10 @@ class SFTSettings:
 
     @classmethod
     def for_mode(cls, fast: bool, model: str = TINY, **changes) -> SFTSettings:
-        """FAST mode: 400 examples. A real pretrained model: the usual small fine-tuning rate."""
+        """FAST mode: 400 examples. A real pretrained model: `tutor.real_models`' changes."""
         base = {"n_examples": 400} if fast else {}
         if model != TINY:
-            base.update(learning_rate=2e-5, batch_size=8, max_length=512)
+            base.update(real_models.changes("sft", fast))
         return cls(**{**base, **changes})
 
 

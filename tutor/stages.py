@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tutor.core.processes import is_main_process, wait_for_everyone
 from tutor.course import TINY, Course
 from tutor.errors import TutorError
 
@@ -157,8 +158,10 @@ def save_record(course: Course, name: str, metrics: dict, seconds: float) -> dic
         "metrics": metrics,
     }
     where = folder(course, name)
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "metrics.json").write_text(json.dumps(record, indent=2))
+    if is_main_process():  # under a launcher, rank 0 writes; the others wait until the stage exists
+        where.mkdir(parents=True, exist_ok=True)
+        (where / "metrics.json").write_text(json.dumps(record, indent=2))
+    wait_for_everyone()
     return record
 
 
@@ -184,7 +187,9 @@ def save_samples(where: Path, samples) -> None:
         {"prompt": p, "text": t, "ended": e}
         for p, t, e in zip(samples.prompts, samples.texts, samples.ended, strict=True)
     ]
-    (where / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if is_main_process():
+        (where / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    wait_for_everyone()
 
 
 def load_samples(course: Course, name: str):

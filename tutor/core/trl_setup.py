@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tutor.core.processes import per_process_batch
+
 
 def common_args(output_dir: str | Path, device: str, **overrides) -> dict:
     """Keyword arguments for any TRL *Config: CPU-safe on a laptop, GPU-aware on a GPU."""
@@ -29,6 +31,7 @@ def common_args(output_dir: str | Path, device: str, **overrides) -> dict:
         dataloader_num_workers=0,
         seed=0,
         data_seed=0,
+        ddp_find_unused_parameters=False,  # under a launcher: every weight of our models takes part
     )
     # Checkpointing trades compute for memory: pointless for a 1 M-parameter model. Newer
     # transformers renamed the switch; use whichever this version has (the old name warns).
@@ -37,6 +40,8 @@ def common_args(output_dir: str | Path, device: str, **overrides) -> dict:
     else:  # pragma: no cover - transformers < 5.2x
         args["gradient_checkpointing"] = False
     args.update(overrides)
+    if "per_device_train_batch_size" in args:  # our settings name the whole run's batch (tutor.core.processes)
+        args["per_device_train_batch_size"] = per_process_batch(args["per_device_train_batch_size"], "batch_size")
     return args
 
 

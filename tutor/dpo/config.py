@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tutor import real_models
 from tutor.config import check_choice, check_flag, check_number, check_whole
 from tutor.course import TINY
 from tutor.errors import TutorError
@@ -69,6 +70,9 @@ class DPOSettings:
 
     @classmethod
     def for_mode(cls, fast: bool, model: str = TINY, **changes) -> DPOSettings:
-        """FAST mode: a sketch of the recipe (32 pairs a round, 2 rounds, 4 answers ranked), not its result."""
+        """FAST mode: a sketch of the recipe (32 pairs a round, 2 rounds, 4 answers ranked), not its
+        result; a real model: `tutor.real_models`' changes."""
         base = dict(n_pairs=32, rounds=2, answers_per_prompt=4) if fast else {}
+        if model != TINY:
+            base.update(real_models.changes("dpo", fast))
         return cls(**{**base, **changes})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tutor import real_models
 from tutor.config import check_choice, check_flag, check_number, check_whole
 from tutor.course import TINY
 from tutor.errors import TutorError
@@ -16,7 +17,7 @@ class PPOSettings:
     `for_mode` gives FAST mode's."""
 
     steps: int = 15  # PPO steps: one rollout batch + its updates each
-    batch_size: int = 24  # episodes (prompt → sampled answer) per rollout, per process
+    batch_size: int = 24  # episodes (prompt → sampled answer) per rollout, split over the processes
     mini_batch_size: int = 12  # episodes per gradient step
     ppo_epochs: int = 2  # passes over each rollout (PPO reuses its samples a few times)
     learning_rate: float = 3e-4  # policy and value model (a 1 M-parameter model needs far more than 1e-6)
@@ -75,6 +76,8 @@ class PPOSettings:
 
     @classmethod
     def for_mode(cls, fast: bool, model: str = TINY, **changes) -> PPOSettings:
-        """FAST mode trains for fewer steps on smaller rollouts."""
+        """FAST mode trains for fewer steps on smaller rollouts; a real model: `tutor.real_models`' changes."""
         base = dict(steps=4, batch_size=12, mini_batch_size=6, calibration_samples=32) if fast else {}
+        if model != TINY:
+            base.update(real_models.changes("ppo", fast))
         return cls(**{**base, **changes})

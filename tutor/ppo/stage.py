@@ -75,7 +75,7 @@ def make_trainer(
 def build_stage(course, where: Path, settings: PPOSettings | None = None, callbacks=None) -> dict:
     """The `ppo` stage: PPO against the reward model, then gold win-rate and KL on held-out prompts.
     `callbacks` (callables (step, metrics)) let a caller watch the training."""
-    settings = settings or PPOSettings.for_mode(course.fast, seed=course.seed)
+    settings = settings or PPOSettings.for_mode(course.fast, course.model, seed=course.seed)
     models = load_models(course)
     trainer = make_trainer(models, settings)
     history = trainer.train(callbacks=callbacks, progress=False)
@@ -106,9 +106,7 @@ def _stage_metrics(
 ) -> dict:
     """Write the trained policy and its held-out answers into `where`; return the stage's metrics."""
     model = trainer.unwrapped_policy
-    trainer.accelerator.wait_for_everyone()
-    if trainer.accelerator.is_main_process:  # under `accelerate launch`, one process writes
-        save(model, models.tokenizer, Path(where) / "model")
+    save(model, models.tokenizer, Path(where) / "model")  # under `accelerate launch`, rank 0 writes
     stages.save_samples(Path(where), result.samples)
     return {
         **result.metrics(),

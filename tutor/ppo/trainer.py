@@ -5,7 +5,7 @@ lm-human-preference-details' train_policy. The formulas are in `tutor.ppo.math`,
 that make a rollout in `tutor.ppo.rollout`, the input checks in `tutor.ppo.checks` and the
 multi-process plumbing in `tutor.ppo.distributed`: everything goes through
 `accelerate.Accelerator`, so the same code runs under `accelerate launch --num_processes N` (each
-process samples its own prompts; metrics are averaged).
+process samples its share of every rollout; metrics are averaged).
 """
 
 from __future__ import annotations
@@ -29,7 +29,14 @@ from tutor.ppo.checks import (
     finite_or_raise,
 )
 from tutor.ppo.config import PPOSettings
-from tutor.ppo.distributed import gather, mean_across_processes, rank_seed, step_seed
+from tutor.ppo.distributed import (
+    check_engine,
+    gather,
+    mean_across_processes,
+    per_process_settings,
+    rank_seed,
+    step_seed,
+)
 from tutor.ppo.kl_controller import AdaptiveKLController
 from tutor.ppo.math import (
     gae,
@@ -85,11 +92,12 @@ class PPOTrainer:
         accelerator=None,
         reward_stats: tuple[float, float] | None = None,
     ):
-        self.settings = s = settings or PPOSettings()
+        self.settings = s = per_process_settings(settings or PPOSettings())  # this process's share
         self.tokenizer = tokenizer
         check_tokenizer(tokenizer)
         device = next(policy.parameters()).device
         self.accelerator = acc = accelerator or Accelerator(cpu=device.type == "cpu")
+        check_engine(acc)
         self.gold = gold
         self.prompts = list(prompts) if prompts is not None else [p.text for p in prompts_for("train")]
         if not self.prompts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tutor import real_models
 from tutor.config import check_number, check_whole
 from tutor.course import TINY
 from tutor.world import get_persona
@@ -38,8 +39,8 @@ class RewardSettings:
 
     @classmethod
     def for_mode(cls, fast: bool, model: str = TINY, **changes) -> RewardSettings:
-        """FAST mode: 160 pairs, graded on 200. A real pretrained model: the usual small rate."""
+        """FAST mode: 160 pairs, graded on 200. A real pretrained model: `tutor.real_models`' changes."""
         base = {"n_pairs": 160, "n_eval_pairs": 200} if fast else {}
         if model != TINY:
-            base.update(learning_rate=1e-5, batch_size=8)
+            base.update(real_models.changes("reward", fast))
         return cls(**{**base, **changes})
