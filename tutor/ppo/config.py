@@ -18,6 +18,9 @@ class PPOSettings:
 
     steps: int = 15  # PPO steps: one rollout batch + its updates each
     batch_size: int = 24  # episodes (prompt → sampled answer) per rollout, split over the processes
+    answers_per_prompt: int = 1  # k answers to each prompt in a rollout (batch_size / k prompts)
+    group_baseline: bool = False  # subtract the mean score of the prompt's k − 1 other answers
+    # (RLOO's leave-one-out baseline) from each score, before the KL and the value model see it
     mini_batch_size: int = 12  # episodes per gradient step
     ppo_epochs: int = 2  # passes over each rollout (PPO reuses its samples a few times)
     learning_rate: float = 3e-4  # policy and value model (a 1 M-parameter model needs far more than 1e-6)
@@ -48,6 +51,7 @@ class PPOSettings:
         for name in (
             "steps",
             "batch_size",
+            "answers_per_prompt",
             "mini_batch_size",
             "ppo_epochs",
             "max_new_tokens",
@@ -56,6 +60,11 @@ class PPOSettings:
         ):
             check_whole(self, name)
         check_whole(self, "seed", minimum=0)
+        if self.batch_size % self.answers_per_prompt:
+            raise TutorError(
+                f"PPOSettings.batch_size ({self.batch_size}) must be a multiple of answers_per_prompt "
+                f"({self.answers_per_prompt}): a rollout holds whole groups of answers to a prompt."
+            )
         if self.mini_batch_size > self.batch_size:
             raise TutorError(
                 f"PPOSettings.mini_batch_size ({self.mini_batch_size}) must not exceed batch_size "
@@ -71,8 +80,13 @@ class PPOSettings:
         check_number(self, "target_kl", above=0, optional=True)
         check_choice(self, "kl_estimator", KL_ESTIMATORS)
         check_choice(self, "value_init", ("auto", "reward", "sft"))
-        for name in ("anneal_lr", "whiten_advantages", "normalize_reward", "train_value_trunk"):
+        for name in ("anneal_lr", "whiten_advantages", "normalize_reward", "train_value_trunk", "group_baseline"):
             check_flag(self, name)
+        if self.group_baseline and self.answers_per_prompt < 2:
+            raise TutorError(
+                "PPOSettings.group_baseline needs answers_per_prompt ≥ 2: the baseline of an answer is "
+                f"the mean score of the other answers to its prompt (got answers_per_prompt={self.answers_per_prompt})."
+            )
 
     @classmethod
     def for_mode(cls, fast: bool, model: str = TINY, **changes) -> PPOSettings:

@@ -78,6 +78,41 @@ def kl_estimate(logps: torch.Tensor, ref_logps: torch.Tensor, kind: str = "k1") 
     raise TutorError(f"Unknown KL estimator {kind!r}; choose one of {', '.join(KL_ESTIMATORS)}.")
 
 
+def leave_one_out_baseline(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Each score minus the mean of the other k − 1 scores of its prompt (RLOO's baseline).
+
+    `scores` (B,) holds groups of k consecutive answers to one prompt. The baseline does not depend
+    on the answer it is subtracted from, so the policy gradient stays unbiased; it removes what is
+    easy or hard about the prompt, which a value model must otherwise learn from one sample each.
+    """
+    groups = scores.view(-1, k)
+    others = (groups.sum(1, keepdim=True) - groups) / (k - 1)
+    return (groups - others).view(-1)
+
+
+def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 − Var(target − predicted) / Var(target): 1 = a perfect critic, 0 = no better than the mean."""
+    return 1 - (target - predicted).var() / target.var().clamp(min=1e-8)
+
+
+def prompt_share_of_variance(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Share of the scores' variance that lies between prompts (groups of k consecutive answers):
+    the part of every answer's score that a per-prompt baseline removes from its advantage."""
+    if k < 2:
+        return torch.tensor(float("nan"))
+    means = scores.view(-1, k).mean(1)
+    return means.var(unbiased=False) / scores.var(unbiased=False).clamp(min=1e-8)
+
+
+def advantage_signal(advantages: torch.Tensor, scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Correlation of each answer's first-token advantage with its score minus its prompt's mean
+    score (groups of k): 1 = the advantage says exactly which answers beat their siblings, 0 = noise."""
+    if k < 2:
+        return torch.tensor(float("nan"))
+    centred = (scores.view(-1, k) - scores.view(-1, k).mean(1, keepdim=True)).view(-1)
+    return torch.corrcoef(torch.stack([advantages, centred]))[0, 1]
+
+
 def per_token_rewards(scores: torch.Tensor, kl: torch.Tensor, mask: torch.Tensor, beta: float) -> torch.Tensor:
     """r_t = −β·kl_t on every response token, plus the sequence's score on its LAST real token.
 

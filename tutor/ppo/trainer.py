@@ -39,12 +39,16 @@ from tutor.ppo.distributed import (
 )
 from tutor.ppo.kl_controller import AdaptiveKLController
 from tutor.ppo.math import (
+    advantage_signal,
+    explained_variance,
     gae,
     kl_estimate,
+    leave_one_out_baseline,
     masked_mean,
     masked_var,
     per_token_rewards,
     policy_loss,
+    prompt_share_of_variance,
     token_entropy,
     token_logprobs,
     value_loss,
@@ -244,13 +248,15 @@ class PPOTrainer:
         ref_logits = response_logits(self.ref_policy, query_ids, query_mask, response_ids, response_mask)
         ref_logps = token_logprobs(ref_logits, response_ids, s.temperature)
 
-        # 2. Score: the reward model's score, normalised on SFT answers, minus the missing-EOS penalty.
+        # 2. Score: the reward model's score, normalised on SFT answers, minus the missing-EOS penalty;
+        #    with group_baseline, minus the mean score of the other answers to the same prompt.
         raw_scores = self.reward_scores(prompts, texts, answers)
         scores = self.normalised_scores(raw_scores, answers.ended)
+        paid = leave_one_out_baseline(scores, s.answers_per_prompt) if s.group_baseline else scores
 
         # 3. Per-token KL penalty: rewards = −β·kl on every token, the score added on the last one.
         kl = kl_estimate(logps, ref_logps, s.kl_estimator) * response_mask
-        rewards = per_token_rewards(scores, kl, response_mask, self.kl_ctl.value)
+        rewards = per_token_rewards(paid, kl, response_mask, self.kl_ctl.value)
 
         # 4. Advantages: the value model's predictions, GAE, whitening.
         frozen_trunk = None if s.train_value_trunk else self.accelerator.unwrap_model(self.value_model)
@@ -292,7 +298,8 @@ class PPOTrainer:
         s, acc = self.settings, self.accelerator
         start = time.perf_counter()
         torch.manual_seed(step_seed(s.seed, self.step_count, acc))
-        prompts = self._next_prompts(s.batch_size)
+        k = s.answers_per_prompt  # each prompt answered k times, in consecutive rows
+        prompts = [p for p in self._next_prompts(s.batch_size // k) for _ in range(k)]
         if s.anneal_lr:
             for group in self.optimizer.param_groups:
                 group["lr"] = s.learning_rate * max(0.0, 1.0 - self.step_count / s.steps)
@@ -369,6 +376,11 @@ class PPOTrainer:
             "val/clipfrac_avg": update["vf_clipfrac"],
             "val/ratio": update["ratio"],
             "val/var_explained": 1 - masked_var(rollout.returns - rollout.values, mask) / var_returns.clamp(min=1e-8),
+            # Diagnosis: how well V at the first answer token predicts the answer's return, how
+            # much of the score is the prompt's (a group baseline removes it), how much the advantage is signal.
+            "diag/var_explained_first_token": explained_variance(rollout.values[:, 0], rollout.returns[:, 0]),
+            "diag/prompt_share_of_score_var": prompt_share_of_variance(rollout.scores, s.answers_per_prompt),
+            "diag/advantage_signal": advantage_signal(rollout.advantages[:, 0], rollout.scores, s.answers_per_prompt),
             "val/num_eos_tokens": rollout.ended.float().sum(),
             "val/grad_norm": update["grad_norm"],
             "episode/length": rollout.lengths.mean(),
