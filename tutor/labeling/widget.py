@@ -94,9 +94,17 @@ def _key_strip():
     return KeyStrip()
 
 
-def default_path(annotator: str | None) -> Path:
-    """runs/labels/<annotator>.jsonl, where notebooks 04 and 06 look for the learner's labels."""
-    return runs_root() / "labels" / f"{annotator or 'learner'}.jsonl"
+def default_path(annotator: str | None, pairs: object | None = None) -> Path:
+    """runs/labels/<annotator>-<pair set fingerprint>.jsonl, where notebooks 04 and 06 look for labels.
+
+    The name says what the labels mean (which pairs; for live pairs, which model's answers, so also
+    which mode's SFT model), so a new pair set, mode or model starts its own file and the same ones
+    resume theirs, with no file to rename by hand.
+    """
+    name = annotator or "learner"
+    if pairs is None:
+        return runs_root() / "labels" / f"{name}.jsonl"
+    return runs_root() / "labels" / f"{name}-{as_pair_source(pairs).fingerprint}.jsonl"
 
 
 def _panel(title: str, text: str) -> str:
@@ -142,7 +150,10 @@ class PreferenceLabeler:
             raise TutorError(f"double_click_s must be a number of seconds ≥ 0, not {double_click_s!r}.")
         self.personas = tuple(get_persona(p).name for p in personas)
         self.source = as_pair_source(pairs)
-        self.store = LabelStore(path if path is not None else default_path(annotator), annotator, self.source)
+        self.store = LabelStore(
+            path if path is not None else default_path(annotator, self.source), annotator, self.source
+        )
+        self.resumed = len(self.store)  # pairs already done when the labeler opened the file
         self.seed = seed
         self.agreement_after = agreement_after
         self.double_click_s = float(double_click_s)
@@ -223,6 +234,13 @@ class PreferenceLabeler:
 
     def __repr__(self) -> str:
         return f"PreferenceLabeler({self.progress_text()}, file={str(self.store.path)!r})"
+
+    def file_note(self) -> str:
+        """Which label file this labeler uses, and whether it started it or resumed it."""
+        kind = "live pairs sampled from this model" if self.source.live else "this fixed pair list"
+        if self.resumed:
+            return f"Label file: {self.store.path} (resumed: {self.resumed} of {len(self.source)} pairs already done)."
+        return f"Label file: {self.store.path} (a new file for {len(self.source)} pairs: {kind})."
 
     def progress_text(self) -> str:
         counts = self.store.counts()
