@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -50,6 +51,15 @@ def model_fingerprint(model) -> str:
     return digest.hexdigest()[:16]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates (text pasted from a broken source; UTF-8 cannot hold them) replaced
+    by U+FFFD, so every label file stays valid UTF-8 and every record of it readable."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def short_repr(value: object) -> str:
     """`repr(value)` cut to 60 characters, to name a bad argument in an error message."""
     text = repr(value)
@@ -78,6 +88,7 @@ def as_pair(item: object, position: int | None = None) -> Pair:
         )
     if given_id is not None and (not isinstance(given_id, (str, int)) or str(given_id) == ""):
         raise TutorError(f"A pair id{where} must be a non-empty string or an integer, not {short_repr(given_id)}.")
+    prompt, a, b = clean_text(prompt), clean_text(a), clean_text(b)
     return Pair(str(given_id) if given_id is not None else pair_id(prompt, a, b), prompt, a, b)
 
 
@@ -154,7 +165,7 @@ class LivePairs:
             text = getattr(prompt, "text", prompt)  # tutor.world.Prompt or a plain string
             if not isinstance(text, str) or not text.strip():
                 raise TutorError(f"Prompt {position} must be a non-empty string, not {short_repr(prompt)}.")
-            texts.append(text)
+            texts.append(clean_text(text))
         if not texts:
             raise TutorError("The prompt list is empty; give at least one prompt to sample answers for.")
         self._sample = sample
@@ -197,7 +208,7 @@ class LivePairs:
                 raise TutorError(
                     f"sample(prompt) must return two answer strings (answer_a, answer_b), got {short_repr(answers)}."
                 )
-            self._sampled[id_] = Pair(id_, prompt, answers[0], answers[1])
+            self._sampled[id_] = Pair(id_, prompt, clean_text(answers[0]), clean_text(answers[1]))
         return self._sampled[id_]
 
     def matches(self, pair: Pair) -> bool:

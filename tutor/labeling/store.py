@@ -22,6 +22,7 @@ can be studied later.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import warnings
@@ -39,10 +40,11 @@ from tutor.labeling.export import (
     rows_to_dataset,
 )
 from tutor.labeling.lock import file_lock
-from tutor.labeling.pairs import Pair, as_pair, as_pair_source, short_repr
+from tutor.labeling.pairs import Pair, as_pair, as_pair_source, clean_text, short_repr
 
 SCHEMA = 1
 LABELS = ("a", "b", "tie", "skip")
+TORN_PREFIX = b'{"v": 1, "kind": "'  # how every record starts: a first record cut off mid-write does too
 
 
 def _check_record(record: object) -> dict:
@@ -174,21 +176,24 @@ class LabelStore:
         self._file_annotators: set[str] = set()
         self._file_fingerprints: set[str] = set()
         annotators, fingerprints = self._file_annotators, self._file_fingerprints
-        good = 0
-        for number, raw in enumerate(data.split(b"\n"), start=1):
+        good, first_bad = 0, b""
+        # A byte-order mark (an editor's "UTF-8 with BOM") is not part of the first record.
+        for number, raw in enumerate(data.removeprefix(codecs.BOM_UTF8).split(b"\n"), start=1):
             if not raw.strip():
                 continue
             try:
                 record = _check_record(json.loads(raw.decode("utf-8")))
-            except (ValueError, UnicodeDecodeError):  # json.JSONDecodeError is a ValueError
-                self.bad_lines.append(number)
+            except (ValueError, UnicodeDecodeError, RecursionError):  # JSONDecodeError is a ValueError;
+                self.bad_lines.append(number)  # RecursionError: a line nested thousands of levels deep
+                first_bad = first_bad or raw
                 continue
             good += 1
             annotators.add(record["annotator"])
             if record.get("pair_set") is not None:
                 fingerprints.add(str(record["pair_set"]))
             self._apply(record)
-        if good == 0 and len(self.bad_lines) > 1:
+        cut_off_first_record = len(self.bad_lines) == 1 and first_bad.lstrip().startswith(TORN_PREFIX)
+        if good == 0 and self.bad_lines and not cut_off_first_record:
             raise TutorError(
                 f"{str(self.path)!r} does not look like a label file (none of its {len(self.bad_lines)} lines is a "
                 "label record); it was left untouched, so give a new file name for the labels."
@@ -317,6 +322,7 @@ class LabelStore:
             raise TutorError(f"left must be 'a' or 'b' (the answer shown on the left), not {left!r}.")
         if not isinstance(rationale, str):
             raise TutorError(f"A rationale must be text, not {short_repr(rationale)}.")
+        rationale = clean_text(rationale)  # a lone surrogate (cannot be UTF-8) becomes U+FFFD
         if not isinstance(by, str) or not by:
             raise TutorError(f"by must name who labelled ('human' or 'simulated:<persona>'), not {short_repr(by)}.")
         pair = self._pair(pair)

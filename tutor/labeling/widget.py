@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -94,6 +95,17 @@ def _key_strip():
     return KeyStrip()
 
 
+def check_annotator_name(name: object) -> str:
+    """An annotator name becomes a file name in runs/labels: letters, digits, '_', '-' and '.' only, so
+    a name such as '../../x' can never write outside that folder."""
+    if not isinstance(name, str) or not re.fullmatch(r"[^\W][\w.-]{0,63}", name) or ".." in name:
+        raise TutorError(
+            f"annotator must be a name of up to 64 letters, digits, '_', '-' or '.' such as 'ada' or 'student-07' "
+            f"(it names the file in runs/labels), not {name!r}."
+        )
+    return name
+
+
 def default_path(annotator: str | None, pairs: object | None = None) -> Path:
     """runs/labels/<annotator>-<pair set fingerprint>.jsonl, where notebooks 04 and 06 look for labels.
 
@@ -101,7 +113,7 @@ def default_path(annotator: str | None, pairs: object | None = None) -> Path:
     which mode's SFT model), so a new pair set, mode or model starts its own file and the same ones
     resume theirs, with no file to rename by hand.
     """
-    name = annotator or "learner"
+    name = check_annotator_name(annotator or "learner")
     if pairs is None:
         return runs_root() / "labels" / f"{name}.jsonl"
     return runs_root() / "labels" / f"{name}-{as_pair_source(pairs).fingerprint}.jsonl"
