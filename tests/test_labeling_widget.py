@@ -256,7 +256,7 @@ def test_default_path_is_in_the_runs_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("TUTOR_RUNS", str(tmp_path / "runs"))
     labeler = PreferenceLabeler(PAIRS, annotator="ada", double_click_s=0)
     labeler.button_a.click()
-    assert labeler.store.path == tmp_path / "runs" / "labels" / "ada.jsonl"
+    assert labeler.store.path == tmp_path / "runs" / "labels" / f"ada-{PairList(PAIRS).fingerprint}.jsonl"
     assert len(on_disk(labeler.store.path)) == 1
 
 

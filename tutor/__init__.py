@@ -12,8 +12,10 @@ Everything else is imported by name, one package or module per stage of the cour
 (README's "How it is organised" has the map).
 """
 
-from tutor.course import Course, setup
+from tutor.course import Course, offline_defaults, setup
 from tutor.errors import TutorError
+
+offline_defaults()  # before any library reads them: HF_HUB_OFFLINE=1, HF_HUB_DISABLE_TELEMETRY=1 unless set
 
 __version__ = "0.1.0"
 

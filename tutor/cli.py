@@ -7,7 +7,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 from tutor.errors import TutorError
 
@@ -114,6 +113,23 @@ def quiet_other_processes() -> None:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
 
 
+def parse_stages(text: str | None) -> list[str] | None:
+    """--stages "sft,dpo" → ["sft", "dpo"]; None (not given) → every stage; an empty list is refused."""
+    from tutor.stages import STAGES, check_stage
+
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if not any(names) or not all(names):
+        raise TutorError(
+            f"--stages {text!r} names no stage (or an empty one); give stages separated by commas from: "
+            f"{', '.join(STAGES)} (or leave --stages out to run them all)."
+        )
+    for name in names:
+        check_stage(name)
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rlhf-tutor", description="The rlhf-tutor course, from the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     pre.add_argument("--out", required=True, help="folder to save the model and tokenizer in")
     pre.add_argument("--steps", type=int, default=None, help="training steps (default: as shipped)")
     args = parser.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from tutor.course import offline_defaults
+
+    offline_defaults()
     try:
         if args.command == "doctor":
             from tutor.doctor import doctor
@@ -135,16 +153,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if doctor() else 1
         if args.command == "run":
             quiet_other_processes()
-            stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
-            run_pipeline(args.fast, args.model, stages, args.rebuild)
+            run_pipeline(args.fast, args.model, parse_stages(args.stages), args.rebuild)
             return 0
         if args.command == "pretrain":
             from tutor.core.models import save
+            from tutor.course import check_new_folder
             from tutor.pretrain import PretrainSettings, pretrain
 
             settings = PretrainSettings() if args.steps is None else PretrainSettings(steps=args.steps)
+            out = check_new_folder(args.out)  # before minutes of training, not after
             result = pretrain(settings)
-            out = save(result.model, result.tokenizer, Path(args.out))
+            out = save(result.model, result.tokenizer, out)
             print(f"Saved to {out} after {result.seconds:.0f} s; final loss {result.losses[-1]:.3f}")
             return 0
     except TutorError as exc:

@@ -20,9 +20,48 @@ from tutor.errors import TutorError, _short_traceback_hook
 TINY = "tiny"
 
 
+OFFLINE_DEFAULTS = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
+def offline_defaults() -> None:
+    """Keep the course offline: no Hub downloads and no telemetry (TRL's trainers send some on creation).
+
+    Each variable is only set when absent, so a learner who exports HF_HUB_OFFLINE=0 on purpose keeps
+    it. huggingface_hub reads both when it is imported, so if it was imported before tutor its flags
+    are switched too.
+    """
+    constants = sys.modules.get("huggingface_hub.constants")
+    for name, value in OFFLINE_DEFAULTS.items():
+        if os.environ.setdefault(name, value) == value and constants is not None:
+            setattr(constants, name, True)
+
+
+_ON, _OFF = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
 def fast_from_env() -> bool:
-    """True when the environment variable TUTOR_FAST asks for FAST mode (1/true/yes/on)."""
-    return os.environ.get("TUTOR_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
+    """True when the environment variable TUTOR_FAST asks for FAST mode (1/true/yes/on; 0/false/no/off
+    or unset: off). Any other value is refused rather than guessed."""
+    value = os.environ.get("TUTOR_FAST", "").strip().lower()
+    if value not in _ON | _OFF:
+        raise TutorError(
+            f"The environment variable TUTOR_FAST is {os.environ['TUTOR_FAST']!r}; set it to 1 (FAST mode) or 0 (full mode)."
+        )
+    return value in _ON
+
+
+def check_fast(fast: object) -> bool | None:
+    """FAST must be True, False or None (None: TUTOR_FAST decides); a string such as "no" is refused."""
+    if fast is None or isinstance(fast, bool):
+        return fast
+    raise TutorError(f"FAST must be True or False (or None to follow TUTOR_FAST), not {fast!r}.")
+
+
+def check_seed(seed: object) -> int:
+    """The seed must be a whole number from 0 to 2**32 - 1 (what NumPy and torch accept)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise TutorError(f"seed must be a whole number from 0 to 4294967295, not {seed!r}.")
+    return seed
 
 
 def in_colab() -> bool:
@@ -77,6 +116,27 @@ def check_writable(folder: Path) -> Path:
             "set the environment variable TUTOR_RUNS to a folder you can write to."
         ) from None
     return folder
+
+
+def check_new_folder(path: str | os.PathLike, setting: str = "--out") -> Path:
+    """A folder to save into that does not exist yet and whose parent we can write to (checked before
+    any work starts, so a long run never ends in a library's error, and nothing is overwritten)."""
+    path = Path(path).expanduser()
+    if path.exists():
+        kind = "folder" if path.is_dir() else "file"
+        raise TutorError(
+            f"{setting} {str(path)!r} is an existing {kind}; give the name of a new folder (nothing was overwritten)."
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.parent / f".tutor-write-check-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise TutorError(
+            f"Cannot write {setting} {str(path)!r} ({exc.strerror or exc}); choose a folder you can write to."
+        ) from None
+    return path
 
 
 def model_key(model: str) -> str:
@@ -156,9 +216,12 @@ def quiet_libraries() -> None:
 def setup(FAST: bool | None = None, MODEL: str = TINY, seed: int = 0, quiet: bool = False) -> Course:  # noqa: N803
     """Start a notebook or script: resolve FAST / MODEL / runs folder / device and seed everything.
 
-    FAST is on when the argument is True or TUTOR_FAST=1 is set (the tests use the variable).
+    FAST is on when the argument is True or TUTOR_FAST=1 is set (the tests use the variable); a value
+    that is neither True, False nor None is refused, so FAST="no" cannot switch FAST mode on.
     """
-    fast = bool(FAST) or fast_from_env()
+    offline_defaults()
+    fast = bool(check_fast(FAST)) or fast_from_env()
+    check_seed(seed)
     model = check_model(MODEL)
     runs = check_writable(runs_root())
     course = Course(fast=fast, model=model, runs=runs, device=default_device(), seed=seed)

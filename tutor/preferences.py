@@ -15,24 +15,74 @@ from tutor.errors import TutorError
 FIELDS = ("prompt", "chosen", "rejected")
 
 
+def short_repr(value: object) -> str:
+    """`repr(value)` cut to 60 characters, to name a bad value in an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _field_format(value) -> str | None:
+    """'text' for a plain string, 'chat' for a list of {'role', 'content'} messages, None otherwise."""
+    if isinstance(value, str):
+        return "text"
+    if (
+        isinstance(value, list)
+        and value
+        and all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in value
+        )
+    ):
+        return "chat"
+    return None
+
+
 def check_preference_rows(rows, drop_ties: bool = True) -> tuple[list[dict], int]:
     """Validate preference rows; return (kept rows, number of ties dropped).
 
-    A tie (`chosen` equal to `rejected`, or a row marked `tie`) says nothing about which answer is
-    better, so it is dropped and counted rather than trained on.
+    Every field is a plain string or a list of chat messages, one format for every row (TRL reads a
+    data set in one format). A tie (`chosen` equal to `rejected`, or a row marked `tie`) says nothing
+    about which answer is better, so it is dropped and counted rather than trained on.
     """
+    if isinstance(rows, (str, bytes, dict)) or rows is None or not hasattr(rows, "__iter__"):
+        raise TutorError(
+            f"Preference data must be a list of rows (dicts with 'prompt', 'chosen' and 'rejected'), not {short_repr(rows)}."
+        )
     rows = list(rows)
     if not rows:
         raise TutorError("The preference data set is empty; it needs rows with 'prompt', 'chosen' and 'rejected'.")
-    kept, ties = [], 0
+    kept, ties, first_format = [], 0, None
     for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise TutorError(
+                f"Preference row {i} is {short_repr(row)}, not a dict with 'prompt', 'chosen' and 'rejected'."
+            )
         for field in FIELDS:
             if field not in row:
                 raise TutorError(
                     f"Preference row {i} has no {field!r} field; each row needs 'prompt', 'chosen' and 'rejected'."
                 )
+            if _field_format(row[field]) is None:
+                raise TutorError(
+                    f"Preference row {i}'s {field!r} is {short_repr(row[field])}; give a string or a list of chat "
+                    "messages such as [{'role': 'user', 'content': '...'}]."
+                )
             if not message_text(row[field]).strip():
                 raise TutorError(f"Preference row {i} has an empty {field!r}; fill it in or remove the row.")
+        formats = {field: _field_format(row[field]) for field in FIELDS}
+        if len(set(formats.values())) > 1:
+            described = ", ".join(f"{field} {kind}" for field, kind in formats.items())
+            raise TutorError(
+                f"Preference row {i} mixes plain text and chat messages ({described}); use one format for "
+                "prompt, chosen and rejected (tutor.core.chat.as_conversational makes chat rows)."
+            )
+        row_format = formats["prompt"]
+        first_format = first_format or row_format
+        if row_format != first_format:
+            raise TutorError(
+                f"Preference row {i} is {'chat messages' if row_format == 'chat' else 'plain text'} but row 0 is "
+                f"{'chat messages' if first_format == 'chat' else 'plain text'}; use one format for every row "
+                "(tutor.core.chat.as_conversational makes chat rows)."
+            )
         if row.get("tie") or message_text(row["chosen"]).strip() == message_text(row["rejected"]).strip():
             if not drop_ties:
                 raise TutorError(f"Preference row {i} is a tie (chosen equals rejected); ties carry no preference.")

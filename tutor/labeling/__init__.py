@@ -3,6 +3,7 @@
 - `pairs`: what is labelled: `PairList(pairs)` (fixed pairs) or `LivePairs(prompts, sample)` /
   `LivePairs.from_model(prompts, model, tokenizer)` (two answers sampled as each pair is shown);
 - `store`: `LabelStore(path)`, the append-only, fsynced JSONL label file (resume, undo, refresh);
+- `lock`: `file_lock(path)`, one writer at a time on a label file (flock, or a lock file);
 - `export`: label records → TRL preference rows (`preference_rows`, `ExportReport`);
 - `widget`: `PreferenceLabeler(pairs, path)`, the widget; `clicks`: what a click means;
 - `agreement`: Cohen's / Fleiss' κ, majority labels, agreement with the personas;

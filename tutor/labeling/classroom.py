@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from tutor.course import check_new_folder
 from tutor.errors import TutorError
 from tutor.labeling.agreement import VOTES, cohen_kappa, fleiss_kappa, majority, persona_agreement
 from tutor.labeling.export import (
@@ -84,16 +85,38 @@ class Classroom:
         self.pairs: dict[str, dict] = {}  # pair id -> prompt / a / b, in first-seen order
         self.votes: dict[str, dict[str, str]] = {}  # pair id -> annotator -> label
         self.simulated = 0
+        texts: dict[str, dict] = {}  # pair id -> prompt / a / b as the first file showed them
+        first_file: dict[str, Path] = {}  # pair id -> that file
         for store in stores:
             for record in store.records:
+                text = {"prompt": record["prompt"], "a": record["a"], "b": record["b"]}
+                seen = texts.setdefault(record["pair_id"], text)
+                if seen != text:
+                    differs = ", ".join(key for key in text if text[key] != seen[key])
+                    raise TutorError(
+                        f"{first_file[record['pair_id']].name} and {store.path.name} hold pair {record['pair_id']!r} "
+                        f"with a different {differs.replace(', ', ' and ')}, so their votes are not about the same "
+                        "answers; merge only files labelled on one shared list of pairs (live pairs differ per learner)."
+                    )
+                first_file.setdefault(record["pair_id"], store.path)
                 if record["by"] != "human":
                     self.simulated += 1
                     if not include_simulated:
                         continue
-                self.pairs.setdefault(
-                    record["pair_id"], {"prompt": record["prompt"], "a": record["a"], "b": record["b"]}
-                )
+                self.pairs.setdefault(record["pair_id"], text)
                 self.votes.setdefault(record["pair_id"], {})[store.annotator_id] = record["label"]
+
+    def no_labels_message(self, simulated_switch: str = "include_simulated=False") -> str:
+        """The sentence for a class with no labels to merge (empty files, or only simulated labels left out)."""
+        files = ", ".join(store.path.name for store in self.stores)
+        if self.simulated and not self.votes:
+            return (
+                f"There are no labels to merge in {files}: all {self.simulated} label(s) were made by the simulated "
+                f"annotator, which {simulated_switch} leaves out; collect files the learners labelled themselves."
+            )
+        return (
+            f"There are no labels to merge in {files}; collect the files after the learners have labelled some pairs."
+        )
 
     @classmethod
     def from_files(cls, paths, include_simulated: bool = True) -> Classroom:
@@ -180,7 +203,8 @@ class Classroom:
         rows.sort(
             key=lambda row: (row["agreement"] is None, row["agreement"] or 0.0, -(row["a"] + row["b"] + row["tie"]))
         )
-        return pd.DataFrame(rows[:top] if top is not None else rows)
+        columns = ["pair_id", "prompt", "a", "b", "tie", "skip", "class_label", "majority_share", "agreement"]
+        return pd.DataFrame(rows[:top] if top is not None else rows, columns=columns)
 
     def persona_table(self, personas: Sequence[str] = ("riley", "quinn"), include_simulated: bool = False):
         """Each annotator's agreement with each persona, over their own (not simulated) A/B choices."""
@@ -250,8 +274,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=10, help="rows of the disagreement table to print")
     args = parser.parse_args(argv)
     try:
+        if args.top < 0:
+            raise TutorError(f"--top must be a whole number ≥ 0 of table rows, not {args.top}.")
+        if args.out:
+            check_new_folder(args.out)  # before the merge: never a datasets error at the end
         room = merge_labels(args.labels, include_simulated=not args.humans_only)
         print(room)
+        if not room.votes:
+            raise TutorError(room.no_labels_message("--humans-only"))
         if len(room.annotators) >= 2:
             name = "Cohen's" if len(room.annotators) == 2 else "Fleiss'"
             print(f"{name} kappa: {room.kappa():.3f}")

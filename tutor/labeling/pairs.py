@@ -2,7 +2,8 @@
 
 Every pair carries an id that every label record of it repeats, and every pair source a
 fingerprint that every record of its label file repeats, so a file is never replayed against
-pairs it was not written for.
+pairs it was not written for. The fingerprint covers what a label means: a fixed list's prompts and
+answers; live pairs' prompts and the model (its weights) and settings that sample their answers.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -35,6 +37,27 @@ def pair_id(prompt: str, a: str, b: str) -> str:
 
 def _fingerprint(kind: str, items: Iterable[str]) -> str:
     return f"{kind}-" + hashlib.sha1("\n".join(items).encode("utf-8")).hexdigest()[:16]
+
+
+def model_fingerprint(model) -> str:
+    """A short hash of a model's weights: a retrained model gets a new one, a reloaded model the same."""
+    import torch
+
+    digest = hashlib.sha1()
+    for name, tensor in sorted(model.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()[:16]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates (text pasted from a broken source; UTF-8 cannot hold them) replaced
+    by U+FFFD, so every label file stays valid UTF-8 and every record of it readable."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def short_repr(value: object) -> str:
@@ -65,6 +88,7 @@ def as_pair(item: object, position: int | None = None) -> Pair:
         )
     if given_id is not None and (not isinstance(given_id, (str, int)) or str(given_id) == ""):
         raise TutorError(f"A pair id{where} must be a non-empty string or an integer, not {short_repr(given_id)}.")
+    prompt, a, b = clean_text(prompt), clean_text(a), clean_text(b)
     return Pair(str(given_id) if given_id is not None else pair_id(prompt, a, b), prompt, a, b)
 
 
@@ -124,12 +148,14 @@ class LivePairs:
     A prompt is sampled the first time it is shown; once labelled, its answers live in the label
     file, so resuming never re-samples (and never re-labels) a pair the learner already judged.
     The pair id is the prompt's position plus a hash of its text, so the same prompt may appear
-    twice in the list to get two different pairs.
+    twice in the list to get two different pairs. `source` names what samples the answers (from_model:
+    the model's weight hash and the sampling settings); it is part of the fingerprint, so answers of a
+    retrained model never land in the file of the old one.
     """
 
     live = True
 
-    def __init__(self, prompts: Iterable[object], sample: Callable[[str], tuple[str, str]]):
+    def __init__(self, prompts: Iterable[object], sample: Callable[[str], tuple[str, str]], *, source: str = ""):
         if not callable(sample):
             raise TutorError(f"sample must be a function prompt -> (answer_a, answer_b), not {short_repr(sample)}.")
         if isinstance(prompts, (str, bytes)) or not isinstance(prompts, Iterable):
@@ -139,24 +165,29 @@ class LivePairs:
             text = getattr(prompt, "text", prompt)  # tutor.world.Prompt or a plain string
             if not isinstance(text, str) or not text.strip():
                 raise TutorError(f"Prompt {position} must be a non-empty string, not {short_repr(prompt)}.")
-            texts.append(text)
+            texts.append(clean_text(text))
         if not texts:
             raise TutorError("The prompt list is empty; give at least one prompt to sample answers for.")
         self._sample = sample
         self.ids = [f"{i:04d}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}" for i, text in enumerate(texts)]
         self._prompts = dict(zip(self.ids, texts, strict=True))
         self._sampled: dict[str, Pair] = {}
-        self.fingerprint = _fingerprint("live", self.ids)
+        if not isinstance(source, str):
+            raise TutorError(f"source must be a string naming what samples the answers, not {short_repr(source)}.")
+        self.source = source
+        self.fingerprint = _fingerprint("live", [f"source:{source}", *self.ids] if source else self.ids)
 
     @classmethod
     def from_model(cls, prompts: Iterable[object], model, tokenizer, *, max_new_tokens: int = 128) -> LivePairs:
         """Two independent answers of `model` per prompt (one `sample` call of [prompt, prompt])."""
+        if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 1:
+            raise TutorError(f"max_new_tokens must be a whole number ≥ 1, not {short_repr(max_new_tokens)}.")
 
         def two_answers(prompt: str) -> tuple[str, str]:
             a, b = sampling.sample(model, tokenizer, [prompt, prompt], max_new_tokens=max_new_tokens).texts
             return a, b
 
-        return cls(prompts, two_answers)
+        return cls(prompts, two_answers, source=f"model-{model_fingerprint(model)}/max_new_tokens={max_new_tokens}")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -177,7 +208,7 @@ class LivePairs:
                 raise TutorError(
                     f"sample(prompt) must return two answer strings (answer_a, answer_b), got {short_repr(answers)}."
                 )
-            self._sampled[id_] = Pair(id_, prompt, answers[0], answers[1])
+            self._sampled[id_] = Pair(id_, prompt, clean_text(answers[0]), clean_text(answers[1]))
         return self._sampled[id_]
 
     def matches(self, pair: Pair) -> bool:

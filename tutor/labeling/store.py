@@ -10,6 +10,11 @@ click it was writing. An undo is a tombstone that points at the label it cancels
 rewritten, so no bug in undo can destroy earlier work. Reading replays the lines in order; a line
 that cannot be read (cut off mid-write) is skipped and counted, and every other line still counts.
 
+Two labelers on one file (the cell run twice, two notebooks) take turns: `add` and `undo` hold an
+exclusive lock on the file (`tutor.labeling.lock`) while they re-read it, check and append, so no
+two records share a sequence number, no acknowledged label is replaced, an undo cancels exactly the
+label it names, and a second annotator name is refused rather than written into the file.
+
 Labels are stored in terms of the ORIGINAL answers a and b; `left` says which of them was shown on
 the left and `click` what the learner actually pressed (`tutor.labeling.clicks`), so position bias
 can be studied later.
@@ -17,6 +22,7 @@ can be studied later.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import warnings
@@ -33,10 +39,12 @@ from tutor.labeling.export import (
     preference_rows,
     rows_to_dataset,
 )
-from tutor.labeling.pairs import Pair, as_pair, as_pair_source, short_repr
+from tutor.labeling.lock import file_lock
+from tutor.labeling.pairs import Pair, as_pair, as_pair_source, clean_text, short_repr
 
 SCHEMA = 1
 LABELS = ("a", "b", "tie", "skip")
+TORN_PREFIX = b'{"v": 1, "kind": "'  # how every record starts: a first record cut off mid-write does too
 
 
 def _check_record(record: object) -> dict:
@@ -97,8 +105,14 @@ class LabelStore:
         else:
             self._prepare()
         self._warned_lines = 0  # unreadable lines already warned about
+        self._annotator_arg = annotator_id
         file_annotators, file_fingerprints = self._load()
+        self._check_owner(file_annotators, file_fingerprints)
+        self._remember_labelled_pairs()
 
+    def _check_owner(self, file_annotators: set[str], file_fingerprints: set[str]) -> None:
+        """One annotator and one pair set per file: refuse a file written by someone else or for other pairs."""
+        annotator_id = self._annotator_arg
         if len(file_annotators) > 1:
             raise TutorError(
                 f"{self.path.name} holds labels from several annotators ({', '.join(sorted(file_annotators))}); "
@@ -111,6 +125,7 @@ class LabelStore:
                 f"use annotator_id={file_annotator!r} to resume it, or a new file for {annotator_id!r}."
             )
         self.annotator_id = annotator_id or file_annotator or "learner"
+        self._annotator_arg = self.annotator_id  # a later writer of another name is refused, not mixed in
 
         if len(file_fingerprints) > 1:
             raise TutorError(
@@ -124,7 +139,6 @@ class LabelStore:
                 f"{self.pairs.fingerprint}); open it with the pairs it was labelled on, or label these pairs in a new file."
             )
         self.fingerprint = self.pairs.fingerprint if self.pairs is not None else file_fingerprint
-        self._remember_labelled_pairs()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -159,23 +173,27 @@ class LabelStore:
         self.bad_lines: list[int] = []
         self._next_seq = 0
         self._known_size = len(data)
-        annotators: set[str] = set()
-        fingerprints: set[str] = set()
-        good = 0
-        for number, raw in enumerate(data.split(b"\n"), start=1):
+        self._file_annotators: set[str] = set()
+        self._file_fingerprints: set[str] = set()
+        annotators, fingerprints = self._file_annotators, self._file_fingerprints
+        good, first_bad = 0, b""
+        # A byte-order mark (an editor's "UTF-8 with BOM") is not part of the first record.
+        for number, raw in enumerate(data.removeprefix(codecs.BOM_UTF8).split(b"\n"), start=1):
             if not raw.strip():
                 continue
             try:
                 record = _check_record(json.loads(raw.decode("utf-8")))
-            except (ValueError, UnicodeDecodeError):  # json.JSONDecodeError is a ValueError
-                self.bad_lines.append(number)
+            except (ValueError, UnicodeDecodeError, RecursionError):  # JSONDecodeError is a ValueError;
+                self.bad_lines.append(number)  # RecursionError: a line nested thousands of levels deep
+                first_bad = first_bad or raw
                 continue
             good += 1
             annotators.add(record["annotator"])
             if record.get("pair_set") is not None:
                 fingerprints.add(str(record["pair_set"]))
             self._apply(record)
-        if good == 0 and len(self.bad_lines) > 1:
+        cut_off_first_record = len(self.bad_lines) == 1 and first_bad.lstrip().startswith(TORN_PREFIX)
+        if good == 0 and self.bad_lines and not cut_off_first_record:
             raise TutorError(
                 f"{str(self.path)!r} does not look like a label file (none of its {len(self.bad_lines)} lines is a "
                 "label record); it was left untouched, so give a new file name for the labels."
@@ -267,6 +285,15 @@ class LabelStore:
         self._remember_labelled_pairs()
         return True
 
+    def _refresh_and_check(self) -> None:
+        """Under the lock: re-read the file, then refuse to write if someone else's labels are in it."""
+        self.refresh()
+        self._check_owner(self._file_annotators, self._file_fingerprints)
+
+    def _locked(self):
+        """The file's write lock: held from re-reading the file to the fsync of the new line."""
+        return file_lock(self.path)
+
     def _pair(self, pair: object) -> Pair:
         pair = as_pair(pair)
         if self.pairs is not None:
@@ -295,14 +322,19 @@ class LabelStore:
             raise TutorError(f"left must be 'a' or 'b' (the answer shown on the left), not {left!r}.")
         if not isinstance(rationale, str):
             raise TutorError(f"A rationale must be text, not {short_repr(rationale)}.")
+        rationale = clean_text(rationale)  # a lone surrogate (cannot be UTF-8) becomes U+FFFD
         if not isinstance(by, str) or not by:
             raise TutorError(f"by must name who labelled ('human' or 'simulated:<persona>'), not {short_repr(by)}.")
         pair = self._pair(pair)
-        self.refresh()
-        if pair.id in self._live:
-            raise TutorError(
-                f"Pair {pair.id!r} is already labelled {self._live[pair.id]['label']!r}; undo that label first to change it."
-            )
+        with self._locked():
+            self._refresh_and_check()
+            if pair.id in self._live:
+                raise TutorError(
+                    f"Pair {pair.id!r} is already labelled {self._live[pair.id]['label']!r}; undo that label first to change it."
+                )
+            return self._write_label(pair, label, left, rationale, by)
+
+    def _write_label(self, pair: Pair, label: str, left: str, rationale: str, by: str) -> dict:
         record = {
             "v": SCHEMA,
             "kind": "label",
@@ -327,10 +359,13 @@ class LabelStore:
     def undo(self) -> dict | None:
         """Cancel the most recent live label with a tombstone line; return it (None if nothing to undo)."""
         self._check_writable()
-        self.refresh()
-        if not self._live:
-            return None
-        target = next(reversed(self._live.values()))
+        with self._locked():
+            self._refresh_and_check()
+            if not self._live:
+                return None
+            return self._write_undo(next(reversed(self._live.values())))
+
+    def _write_undo(self, target: dict) -> dict:
         record = {
             "v": SCHEMA,
             "kind": "undo",

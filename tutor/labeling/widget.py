@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -94,9 +95,28 @@ def _key_strip():
     return KeyStrip()
 
 
-def default_path(annotator: str | None) -> Path:
-    """runs/labels/<annotator>.jsonl, where notebooks 04 and 06 look for the learner's labels."""
-    return runs_root() / "labels" / f"{annotator or 'learner'}.jsonl"
+def check_annotator_name(name: object) -> str:
+    """An annotator name becomes a file name in runs/labels: letters, digits, '_', '-' and '.' only, so
+    a name such as '../../x' can never write outside that folder."""
+    if not isinstance(name, str) or not re.fullmatch(r"[^\W][\w.-]{0,63}", name) or ".." in name:
+        raise TutorError(
+            f"annotator must be a name of up to 64 letters, digits, '_', '-' or '.' such as 'ada' or 'student-07' "
+            f"(it names the file in runs/labels), not {name!r}."
+        )
+    return name
+
+
+def default_path(annotator: str | None, pairs: object | None = None) -> Path:
+    """runs/labels/<annotator>-<pair set fingerprint>.jsonl, where notebooks 04 and 06 look for labels.
+
+    The name says what the labels mean (which pairs; for live pairs, which model's answers, so also
+    which mode's SFT model), so a new pair set, mode or model starts its own file and the same ones
+    resume theirs, with no file to rename by hand.
+    """
+    name = check_annotator_name(annotator or "learner")
+    if pairs is None:
+        return runs_root() / "labels" / f"{name}.jsonl"
+    return runs_root() / "labels" / f"{name}-{as_pair_source(pairs).fingerprint}.jsonl"
 
 
 def _panel(title: str, text: str) -> str:
@@ -142,7 +162,10 @@ class PreferenceLabeler:
             raise TutorError(f"double_click_s must be a number of seconds ≥ 0, not {double_click_s!r}.")
         self.personas = tuple(get_persona(p).name for p in personas)
         self.source = as_pair_source(pairs)
-        self.store = LabelStore(path if path is not None else default_path(annotator), annotator, self.source)
+        self.store = LabelStore(
+            path if path is not None else default_path(annotator, self.source), annotator, self.source
+        )
+        self.resumed = len(self.store)  # pairs already done when the labeler opened the file
         self.seed = seed
         self.agreement_after = agreement_after
         self.double_click_s = float(double_click_s)
@@ -223,6 +246,13 @@ class PreferenceLabeler:
 
     def __repr__(self) -> str:
         return f"PreferenceLabeler({self.progress_text()}, file={str(self.store.path)!r})"
+
+    def file_note(self) -> str:
+        """Which label file this labeler uses, and whether it started it or resumed it."""
+        kind = "live pairs sampled from this model" if self.source.live else "this fixed pair list"
+        if self.resumed:
+            return f"Label file: {self.store.path} (resumed: {self.resumed} of {len(self.source)} pairs already done)."
+        return f"Label file: {self.store.path} (a new file for {len(self.source)} pairs: {kind})."
 
     def progress_text(self) -> str:
         counts = self.store.counts()
