@@ -138,7 +138,7 @@ def test_smollm2_runs_every_stage_in_fast_mode(smollm2, tmp_path):
     assert list(summary) == ["base", "sft", "reward", "ppo", "dpo"]
     runs = next(tmp_path.glob("*-fast"))  # runs/<model folder name>-fast
     sft = json.loads((runs / "sft" / "metrics.json").read_text())["metrics"]
-    assert sft["steps"] == 8 and np.isfinite(sft["final_loss"])
+    assert sft["steps"] == 2 and np.isfinite(sft["final_loss"])
     assert 0 <= summary["reward"]["accuracy"] <= 1
     for stage in ("ppo", "dpo"):
         assert np.isfinite(summary[stage]["kl"]) and 0 <= summary[stage]["gold_win_rate_vs_sft"] <= 1

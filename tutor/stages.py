@@ -174,7 +174,7 @@ def build_base(course: Course, where: Path) -> dict:
     path = model_path(course.model)
     tokenizer = load_tokenizer(path)
     model = load_causal_lm(path, course.device)
-    prompts = eval_prompts(course.fast)
+    prompts = eval_prompts(course.fast, model=course.model)
     chat = course.model != TINY  # the tiny base model never saw chat markers; real models may have
     result = evaluate_model(model, tokenizer, prompts, GoldAnnotator("riley"), chat=chat)
     save_samples(where, result.samples)
