@@ -28,10 +28,10 @@ from tutor.ppo.distributed import per_process_settings
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "multiprocess_run.py"
 TRL_STAGES = ("sft", "reward", "dpo")
-# Relative distance of the two-process weights from the single-process ones (measured: SFT 1.3e-7,
-# reward 2.9e-7: float rounding; DPO 8.6e-4: TRL's NLL term is a mean over each process's own
-# chosen-answer tokens, not over the whole batch's).
-TOLERANCE = {"sft": 1e-5, "reward": 1e-5, "dpo": 5e-3}
+# Relative distance of the two-process weights from the single-process ones (measured: SFT 1.0e-7,
+# reward 6.0e-8: float rounding; DPO 3.0e-4: TRL's NLL term is a mean over each process's own
+# chosen-answer tokens, not over the whole batch's): benchmarks/results/multiprocess.json.
+TOLERANCE = {"sft": 1e-5, "reward": 1e-5, "dpo": 3e-3}
 
 
 def free_port() -> int:
