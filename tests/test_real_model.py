@@ -63,7 +63,7 @@ def test_a_tokenizer_with_no_token_to_pad_with_is_one_sentence(tmp_path):
 
 
 def test_a_gguf_quantisation_that_cannot_be_dequantised_is_one_sentence(tmp_path):
-    import gguf
+    gguf = pytest.importorskip("gguf")  # the `real` extra (make real-model-setup)
 
     path = tmp_path / "odd.gguf"
     writer = gguf.GGUFWriter(str(path), "llama")
@@ -138,7 +138,7 @@ def test_smollm2_runs_every_stage_in_fast_mode(smollm2, tmp_path):
     assert list(summary) == ["base", "sft", "reward", "ppo", "dpo"]
     runs = next(tmp_path.glob("*-fast"))  # runs/<model folder name>-fast
     sft = json.loads((runs / "sft" / "metrics.json").read_text())["metrics"]
-    assert sft["steps"] == 8 and np.isfinite(sft["final_loss"])
+    assert sft["steps"] == 2 and np.isfinite(sft["final_loss"])
     assert 0 <= summary["reward"]["accuracy"] <= 1
     for stage in ("ppo", "dpo"):
         assert np.isfinite(summary[stage]["kl"]) and 0 <= summary[stage]["gold_win_rate_vs_sft"] <= 1

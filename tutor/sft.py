@@ -165,7 +165,9 @@ def build_stage(
     s = settings or SFTSettings.for_mode(course.fast, course.model)
     trained = train(course, s, callbacks=callbacks, progress=progress)
     save(trained.model, trained.tokenizer, where / "model")
-    result = evaluate_model(trained.model, trained.tokenizer, eval_prompts(course.fast), GoldAnnotator("riley"))
+    result = evaluate_model(
+        trained.model, trained.tokenizer, eval_prompts(course.fast, model=course.model), GoldAnnotator("riley")
+    )
     save_samples(where, result.samples)
     return {
         **result.metrics(),

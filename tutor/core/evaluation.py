@@ -24,10 +24,16 @@ def answers_per_prompt(fast: bool) -> int:
     return 2 if fast else 8
 
 
-def eval_prompts(fast: bool, per_prompt: int | None = None) -> list[str]:
-    """Held-out prompts, each repeated `per_prompt` times (default: `answers_per_prompt`), in a row."""
+def eval_prompts(fast: bool, per_prompt: int | None = None, model: str = "tiny") -> list[str]:
+    """Held-out prompts, each repeated `per_prompt` times (default: `answers_per_prompt`), in a row.
+    A real `model` in FAST mode answers fewer of them (`tutor.real_models.FAST_EVAL_PROMPTS`)."""
     k = per_prompt or answers_per_prompt(fast)
-    return [p.text for p in prompts_for("test") for _ in range(k)]
+    prompts = prompts_for("test")
+    if fast and model != "tiny":
+        from tutor.real_models import FAST_EVAL_PROMPTS
+
+        prompts, k = prompts[:FAST_EVAL_PROMPTS], per_prompt or 1
+    return [p.text for p in prompts for _ in range(k)]
 
 
 def follows_instruction(prompt: str, text: str, ended: bool) -> bool:

@@ -20,7 +20,7 @@ def held_out(course, settings: DPOSettings, model, reference, tokenizer, where: 
     result = evaluate_model(
         model,
         tokenizer,
-        eval_prompts(course.fast),
+        eval_prompts(course.fast, model=course.model),
         GoldAnnotator(settings.persona),
         baseline=load_samples(course, "sft"),
         ref_model=reference,
@@ -36,7 +36,7 @@ def evaluate(course, run: DPORun, samples=None) -> dict:
     model's answers, KL to SFT) and what the run cost and learned from."""
     judge = GoldAnnotator(run.settings.persona)
     if samples is None:
-        samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast))
+        samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast, model=course.model))
     sft = load_samples(course, "sft")
     if list(sft.prompts) != list(samples.prompts):
         raise TutorError("The SFT stage's saved samples are for other prompts; rebuild the sft stage.")
@@ -93,6 +93,6 @@ def build_stage(
         measure_round=measure_round if measure_rounds else None,
     )
     save(run.model, run.tokenizer, where / "model")
-    samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast))
+    samples = sample_eval(run.model, run.tokenizer, eval_prompts(course.fast, model=course.model))
     save_samples(where, samples)
     return evaluate(course, run, samples)
