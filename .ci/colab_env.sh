@@ -29,6 +29,7 @@ COLAB_PINS=(
 rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+"${PIP[@]}" --upgrade pip  # the venv's bundled pip (23.x) rejects "name @ git+file://" requirements
 "${PIP[@]}" "torch==2.13.0"
 # What Colab's kernel already has, plus the test runner the checks below need.
 "${PIP[@]}" "${COLAB_PINS[@]}" ipykernel nbclient nbformat psutil pytest hypothesis
