@@ -69,7 +69,9 @@ class PeakMemory:
 
 def execute(path: Path, out: Path, memory: PeakMemory, timeout: int) -> dict:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     memory.reset()
     start = time.perf_counter()
     record: dict = {}
@@ -92,7 +94,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=1800, help="seconds a cell may take")
     args = parser.parse_args()
     wanted = {s.strip() for s in args.only.split(",") if s.strip()}
-    notebooks = [p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) if not wanted or p.name[:2] in wanted]
+    notebooks = [
+        p for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) if not wanted or p.name[:2] in wanted
+    ]
     args.out.mkdir(parents=True, exist_ok=True)
     runs = args.runs or Path(tempfile.mkdtemp(prefix="tutor-runs-"))
     os.environ.update({"TUTOR_FAST": "0" if args.full else "1", "TUTOR_RUNS": str(runs), "HF_HUB_OFFLINE": "1"})
@@ -117,7 +121,9 @@ def main() -> int:
     failed = [name for name, r in results.items() if "error" in r]
     for name in failed:
         print(f"\n{name} failed:\n{results[name]['error']}", file=sys.stderr)
-    print(f"{len(results) - len(failed)} of {len(results)} notebooks ran in {summary['seconds']} s; peak {summary['peak_rss_mb']} MB")
+    print(
+        f"{len(results) - len(failed)} of {len(results)} notebooks ran in {summary['seconds']} s; peak {summary['peak_rss_mb']} MB"
+    )
     return 1 if failed else 0
 
 

@@ -147,7 +147,7 @@ def build(source: Path, out: Path) -> list[Path]:
     pages = [(f"{path.stem}.html", title_of(nb) or path.stem) for path, nb in zip(notebooks, loaded, strict=True)]
     exporter = HTMLExporter(template_name="lab", mathjax_url=f"assets/mathjax/MathJax.js?config={MATHJAX_CONFIG}")
     written = []
-    for at, (path, nb) in enumerate(zip(notebooks, loaded, strict=True)):
+    for at, nb in enumerate(loaded):
         prepare(nb, picture)
         nb.metadata["title"] = pages[at][1]
         body, _ = exporter.from_notebook_node(nb)

@@ -120,7 +120,9 @@ def test_plots_formulas_and_exercise_verdicts_are_on_the_pages(site, server, pag
         checks = code_calls(notebook, r"\bcheck\(")
         verdicts = page.locator(".jp-OutputArea-output").filter(has_text=re.compile("[✅❌]"))
         assert verdicts.count() >= checks, f"{notebook.name}: {checks} exercises, {verdicts.count()} verdicts shown"
-        if "$" in "".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "markdown"):
+        if "$" in "".join(
+            "".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "markdown"
+        ):
             page.locator(".MathJax_CHTML, .MathJax, .MathJax_SVG").first.wait_for(timeout=30_000)
     page.goto(server + "05_ppo.html", wait_until="load")
     assert page.locator(PLOTS).count() >= 3  # the dashboard, the β sweep, reward hacking

@@ -36,7 +36,7 @@ def test_ppo_dashboard_draws_while_training_and_is_pictured(jupyter_server, page
     jlab.open_notebook(page, jupyter_server, name)
     for index in (0, 1):
         jlab.run_cell(page, index)
-        jlab.wait_until_done(page, index, timeout=600.0)
+        jlab.wait_until_done(page, index, timeout=1200.0)  # builds FAST sft + reward if missing
     jlab.run_cell(page, 2)
     graph = jlab.cell(page, 2).locator(".js-plotly-plot")
     graph.first.wait_for(timeout=300_000)
