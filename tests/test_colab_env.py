@@ -3,7 +3,7 @@
 Builds a second virtual environment with those versions (.ci/colab_env.sh), installs the course
 into it as a notebook's first cell does on Colab, and runs the notebooks in FAST mode plus the
 widget and live-plot tests there. Minutes of work: it runs only when TUTOR_ENV_TESTS=1 (.ci/run
-sets it); what it cannot test without Colab's front end is in course/colab.md.
+sets it; TUTOR_REUSE_ENVS=1 keeps an environment built before); what it cannot test without Colab's front end is in course/colab.md.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def freeze(path: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def venv() -> Path:
+    if os.environ.get("TUTOR_REUSE_ENVS") == "1" and (VENV / "colab-after.txt").exists():
+        return VENV  # a local rerun: keep the environment an earlier run built
     subprocess.run(["bash", str(ROOT / ".ci" / "colab_env.sh"), str(VENV)], check=True, env=clean_env())
     return VENV
 

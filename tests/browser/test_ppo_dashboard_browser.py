@@ -12,7 +12,7 @@ import pytest
 
 jlab = pytest.importorskip("jlab", reason="needs the browser harness of tests/browser (conftest.py, jlab.py)")
 
-STEPS = 12  # FAST PPO steps of 12 answers: a few seconds each on 2 cores, enough curve to read
+STEPS = 10  # FAST PPO steps of 12 answers: about a second each on 2 quiet cores, enough curve to read
 
 CELLS = [
     "import tutor\ncourse = tutor.setup(FAST=True, MODEL='tiny')",
@@ -39,16 +39,16 @@ def test_ppo_dashboard_draws_while_training_and_is_pictured(jupyter_server, page
         jlab.wait_until_done(page, index, timeout=1200.0)  # builds FAST sft + reward if missing
     jlab.run_cell(page, 2)
     graph = jlab.cell(page, 2).locator(".js-plotly-plot")
-    graph.first.wait_for(timeout=300_000)
+    graph.first.wait_for(timeout=1_200_000)
 
     readings: list[int] = []
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 1800  # a loaded CI machine can be ten times slower than a quiet one
     while jlab.is_running(page, 2) and time.monotonic() < deadline:
         points = graph.first.evaluate(COUNT_POINTS)
         if jlab.is_running(page, 2) and (not readings or points != readings[-1]):
             readings.append(points)
         page.wait_for_timeout(500)
-    jlab.wait_until_done(page, 2, timeout=300.0)
+    jlab.wait_until_done(page, 2, timeout=1800.0)
     assert len(readings) >= 2, f"the dashboard never redrew while PPO trained: {readings}"
     assert readings == sorted(readings), readings  # the curves only grow
 
