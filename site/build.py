@@ -8,7 +8,7 @@ outputs as JupyterLab does), not MyST / Jupyter Book 2: mystmd's HTML build down
 build time, which an offline machine cannot. What this script adds to nbconvert's pages:
 - plotly.js and MathJax served from the site (`assets/`), never a CDN, and no require.js;
 - plotly figures saved as plotly's own mime bundle get the HTML the LivePlot's static figures use;
-- a widget (the labeler of notebook 03) is a picture of it, since a static page has no kernel;
+- widgets need a kernel: a progress bar shows its last state, the labeler of notebook 03 a picture;
 - a navigation bar (course map, previous, next) on every page.
 """
 
@@ -41,10 +41,12 @@ STYLE = """
 <style>
 .site-nav { position: sticky; top: 0; z-index: 10; display: flex; gap: 1.5em; padding: .6em 1.5em;
   background: #1f3a5f; font: 15px system-ui, sans-serif; }
-.site-nav a { color: #fff; text-decoration: none; } .site-nav a:hover { text-decoration: underline; }
+.site-nav a, .site-nav span { color: #fff; text-decoration: none; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; max-width: 22em; } .site-nav a:hover { text-decoration: underline; }
 .site-nav .here { color: #bcd; margin-left: auto; }
 .site-widget { border: 1px dashed #999; padding: .6em; font: 14px system-ui, sans-serif; }
 .site-widget img { max-width: 100%; display: block; margin-top: .4em; }
+.site-progress { font: 13px monospace; padding: .2em 0; } .site-progress progress { width: 14em; }
 </style>
 """
 
@@ -58,9 +60,39 @@ def title_of(nb) -> str:
     return ""
 
 
+def widget_html(model_id: str, state: dict, picture: str | None) -> str:
+    """What a static page shows for a widget: a progress bar's last text (tqdm's HBox of HTML,
+    progress, HTML), the labeler's picture, or a note that the widget needs a running kernel."""
+    seen, texts, progress, stack = set(), [], None, [model_id]
+    while stack:  # the widget and its descendants, in order
+        mid = stack.pop(0)
+        if mid in seen or mid not in state:
+            continue
+        seen.add(mid)
+        model = state[mid]
+        name, values = model.get("model_name", ""), model.get("state", {})
+        if name in ("FloatProgressModel", "IntProgressModel"):
+            progress = values
+        elif name == "HTMLModel" and values.get("value"):
+            texts.append(values["value"])
+        stack += [c.removeprefix("IPY_MODEL_") for c in values.get("children", []) if isinstance(c, str)]
+    if progress is not None:
+        share = progress.get("value", 0) / (progress.get("max") or 1)
+        bar = f'<progress value="{share:.3f}" max="1"></progress>'
+        return f'<div class="site-progress">{texts[0] if texts else ""} {bar} {" ".join(texts[1:])}</div>'
+    if any("labelled" in text for text in texts):
+        shown = f'<img src="{picture}" alt="the labeling widget in JupyterLab">' if picture else ""
+        return (
+            '<div class="site-widget">The labeling widget: run this notebook in JupyterLab, Binder or '
+            f"Colab to label answers yourself.{shown}</div>"
+        )
+    return '<div class="site-widget">An interactive widget: run this notebook to use it.</div>'
+
+
 def prepare(nb, picture: str | None) -> None:
     """Rewrite outputs a static page cannot show as they are (see the module docstring)."""
-    nb.metadata.pop("widgets", None)
+    widgets = nb.metadata.pop("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    state = widgets.get("state", {})
     for index, cell in enumerate(nb.cells):
         for number, output in enumerate(cell.get("outputs", [])):
             data = output.get("data")
@@ -69,12 +101,9 @@ def prepare(nb, picture: str | None) -> None:
             if MIME_PLOTLY in data and "text/html" not in data:
                 data["text/html"] = frame_html(data[MIME_PLOTLY], host=f"site-plot-{index}-{number}")
             if WIDGET_VIEW in data:
-                shown = f'<img src="{picture}" alt="the widget as JupyterLab shows it">' if picture else ""
+                html_text = widget_html(data[WIDGET_VIEW].get("model_id", ""), state, picture)
                 data.clear()
-                data["text/html"] = (
-                    '<div class="site-widget">An interactive widget: run this notebook in JupyterLab, '
-                    f"Binder or Colab to use it.{shown}</div>"
-                )
+                data["text/html"] = html_text
 
 
 def nav(pages: list[tuple[str, str]], at: int | None) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 jlab = pytest.importorskip("jlab", reason="needs the browser harness of tests/browser (conftest.py, jlab.py)")
 
-STEPS = 10  # FAST PPO steps of 12 answers: about a second each on 2 quiet cores, enough curve to read
+STEPS = 10  # FAST PPO steps of 12 answers each: enough curve to read
 
 CELLS = [
     "import tutor\ncourse = tutor.setup(FAST=True, MODEL='tiny')",
