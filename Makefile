@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # --index-url https://download.pytorch.org/whl/cpu to avoid a multi-GB CUDA download.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup run run-fast test real-model-setup lint notebooks-clean benchmarks
+.PHONY: setup run run-fast test real-model-setup lint notebooks-clean benchmarks site site-fast screenshots
 
 setup: $(VENV)/.installed
 
@@ -43,3 +43,19 @@ lint: setup
 
 benchmarks: setup
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/notebooks.py
+
+# The course site (site/build.py): every notebook executed in full mode (about 10 minutes on 2
+# cores), then one HTML page per notebook in build/site/. Offline. `site-fast` builds it from a
+# FAST execution instead (what CI checks); open build/site/index.html in a browser.
+site: setup
+	HF_HUB_OFFLINE=1 $(PY) .ci/run_notebooks.py build/full --full
+	$(PY) site/build.py --from build/full --out build/site
+
+site-fast: setup
+	HF_HUB_OFFLINE=1 $(PY) .ci/run_notebooks.py build/fast
+	$(PY) site/build.py --from build/fast --out build/site
+
+# The README's pictures (docs/img/), taken by the browser tests of the labeler and the PPO dashboard.
+screenshots: setup
+	TUTOR_SCREENSHOTS=$(CURDIR)/docs/img HF_HUB_OFFLINE=1 $(PY) -m pytest -q \
+		tests/browser/test_labeling_browser.py tests/browser/test_ppo_dashboard_browser.py

@@ -329,3 +329,13 @@ def chromium_missing_reason() -> str | None:
         except ImportError:
             return "jupyterlab is not installed"
     return None
+
+
+def screenshot(locator, name: str, fallback: Path) -> Path:
+    """Save a PNG of `locator` as `name`: into $TUTOR_SCREENSHOTS when set (`make screenshots`
+    points it at docs/img, the README's pictures), else into `fallback` (a test's tmp_path)."""
+    folder = Path(os.environ.get("TUTOR_SCREENSHOTS") or fallback)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    locator.screenshot(path=str(path), animations="disabled")
+    return path

@@ -61,7 +61,7 @@ def wait_for_kernel_attached(page, timeout: float = 120_000) -> None:
     )
 
 
-def test_clicks_keys_and_a_double_click_are_saved_to_disk(jupyter_server, page):
+def test_clicks_keys_and_a_double_click_are_saved_to_disk(jupyter_server, page, tmp_path):
     shutil.copy(ROOT / "notebooks" / NOTEBOOK, jupyter_server.root / NOTEBOOK)
     label_file = jupyter_server.runs / "labels" / "you.jsonl"
     jlab.open_notebook(page, jupyter_server, NOTEBOOK)
@@ -74,6 +74,8 @@ def test_clicks_keys_and_a_double_click_are_saved_to_disk(jupyter_server, page):
     widget.locator("button", has_text="A is better").first.wait_for(timeout=300_000)
     progress = widget.locator("b", has_text="labelled").first
     assert progress.inner_text() == "0 / 12 labelled"
+    shot = jlab.screenshot(widget.first, "labeling-widget.png", tmp_path)  # the README's picture
+    assert shot.stat().st_size > 10_000  # a picture of the pair and its buttons, not a blank strip
 
     widget.locator("button", has_text="A is better").first.click()
     expect(progress).to_have_text("1 / 12 labelled", timeout=30_000)  # the kernel saved the click
