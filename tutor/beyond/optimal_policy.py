@@ -5,9 +5,10 @@
 On the enumerable world (`tutor.beyond.enumerable`) we compute π* exactly, train the SFT model two
 ways towards it, and measure each one's distance to π* (KL and total variation) as it trains:
 
-- **PPO-style**: PPO's clipped policy-gradient update on answers sampled from the restricted policy,
-  with the KL to π_ref inside the reward (r − β·(log π − log π_ref) per answer) and the mean reward
-  of the prompt's other samples as baseline instead of a value model;
+- **PPO-style**: PPO's clipped surrogate on the restricted policy, with the KL to π_ref inside the
+  reward (r − β·(log π − log π_ref) per answer) and the mean reward as baseline instead of a value
+  model; its expectation over answers is computed exactly over the K candidates (or, with
+  `samples=m`, estimated from m sampled answers per prompt);
 - **DPO**: `tutor.dpo.dpo_loss` on pairs of the same candidates labelled by the gold annotator.
 
 DPO's implicit reward β·log(π/π_ref) should then equal r up to a per-prompt constant (β·log Z).
@@ -68,7 +69,7 @@ class OptimalPolicySettings:
     beta: float = 1.0  # KL price of the shared objective (and DPO's β)
     steps: int = 30  # updates of each method
     learning_rate: float = 3e-4  # Adam, both methods
-    samples: int = 8  # PPO-style: answers sampled per prompt and step
+    samples: int = 0  # PPO-style: 0 = the expectation over all K answers exactly; m ≥ 2 = m sampled answers
     ppo_epochs: int = 2  # PPO-style: clipped updates per rollout
     cliprange: float = 0.2
     max_words: int = 40  # candidates longer than this are not used (every step scores all of them)
@@ -77,16 +78,18 @@ class OptimalPolicySettings:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("n_prompts", "steps", "samples", "ppo_epochs", "label_repeats", "max_words"):
+        for name in ("n_prompts", "steps", "ppo_epochs", "label_repeats", "max_words"):
             check_whole(self, name)
         check_whole(self, "k", minimum=2)
         check_whole(self, "seed", minimum=0)
         check_number(self, "beta", above=0)
         check_number(self, "learning_rate", above=0)
         check_number(self, "cliprange", above=0)
-        if self.samples < 2:
+        check_whole(self, "samples", minimum=0)
+        if self.samples == 1:
             raise TutorError(
-                f"OptimalPolicySettings.samples must be ≥ 2 (the baseline is the other samples' mean), got {self.samples}."
+                "OptimalPolicySettings.samples must be 0 (exact expectation) or ≥ 2 (the baseline is the "
+                "other samples' mean), got 1."
             )
 
     @classmethod
@@ -150,8 +153,10 @@ def train_ppo_style(
     model, ref_seq, tokenizer, world, settings: OptimalPolicySettings, opt_logpi, callbacks=None, rewards=None,
     name: str = "PPO-style",
 ) -> Run:
-    """PPO's clipped update on the restricted policy, the KL in the reward, a leave-one-out
-    baseline over each prompt's `samples` answers (no value model: one step is one answer).
+    """PPO's clipped update on the restricted policy with the KL in the reward (no value model: one
+    step is one answer). With `settings.samples` = 0 the surrogate's expectation over answers is
+    computed exactly over the K candidates (weights π_old, baseline E_π_old[reward]); with m > 0 it is
+    estimated from m sampled answers per prompt with a leave-one-out baseline, as RLOO does.
     `rewards` (P, K): what it maximises, the world's r unless given (e.g. a reward fitted to labels);
     it is always measured against π* and r of the world."""
     import time
@@ -174,18 +179,24 @@ def train_ppo_style(
         if step == settings.steps:
             break
         old = logpi.detach()
-        picks = torch.multinomial(old.exp(), settings.samples, replacement=True, generator=gen)  # (P, m)
-        kl = (old - ref_logpi).gather(-1, picks)  # log π − log π_ref of each sampled answer
-        reward = trained_on.gather(-1, picks) - settings.beta * kl
-        m = settings.samples
-        advantage = reward - (reward.sum(-1, keepdim=True) - reward) / (m - 1)
+        if settings.samples:  # sampled answers, a leave-one-out baseline over the prompt's other samples
+            m = settings.samples
+            picks = torch.multinomial(old.exp(), m, replacement=True, generator=gen)  # (P, m)
+            weights = torch.full(picks.shape, 1.0 / m)
+            reward = trained_on.gather(-1, picks) - settings.beta * (old - ref_logpi).gather(-1, picks)
+            advantage = reward - (reward.sum(-1, keepdim=True) - reward) / (m - 1)
+        else:  # every candidate, weighted by π_old: the expectation the samples estimate
+            picks = torch.arange(world.k).expand(len(world.prompts), -1)
+            weights = old.exp()
+            reward = trained_on - settings.beta * (old - ref_logpi)
+            advantage = reward - (weights * reward).sum(-1, keepdim=True)
         old_lp = old.gather(-1, picks)
         for epoch in range(settings.ppo_epochs):
             if epoch:  # the first epoch reuses the forward pass that measured the policy
                 logpi = restricted_policy(sequence_logps(model, tokenizer, world, grad=True))
             ratio = (logpi.gather(-1, picks) - old_lp).exp()
             clipped = ratio.clamp(1 - settings.cliprange, 1 + settings.cliprange)
-            loss = -torch.min(ratio * advantage, clipped * advantage).mean()
+            loss = -(weights * torch.min(ratio * advantage, clipped * advantage)).sum(-1).mean()
             optim.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

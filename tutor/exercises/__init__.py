@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from tutor.errors import TutorError
 
 # Modules that register exercises when imported (one per stage, owned with that stage).
-_MODULES = ("sft", "reward", "ppo", "dpo")
+_MODULES = ("sft", "reward", "ppo", "dpo", "beyond")
 
 
 @dataclass
