@@ -44,8 +44,12 @@ def test_one_style_everywhere_is_one_template():
     same = [compose(p, style, rng) for p in prompts]
     assert template_share([p.text for p in prompts], same)[0] == 1.0
     assert "fact-retail" in template(same[0], prompts[0].text)
-    mixed = [compose(p, Style(politeness=pol, audience=aud), rng) for p, (pol, aud) in zip(
-        prompts, [("polite", "retail"), ("curt", "quant"), ("rude", "retail")] * 2, strict=False)]
+    mixed = [
+        compose(p, Style(politeness=pol, audience=aud), rng)
+        for p, (pol, aud) in zip(
+            prompts, [("polite", "retail"), ("curt", "quant"), ("rude", "retail")] * 2, strict=False
+        )
+    ]
     assert template_share([p.text for p in prompts], mixed)[0] < 1.0
 
 

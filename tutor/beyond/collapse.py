@@ -151,8 +151,8 @@ class CollapseSettings:
 
     @classmethod
     def for_mode(cls, fast: bool, model: str = TINY, **changes) -> CollapseSettings:
-        """FAST mode: three β, short runs, fewer prompts."""
-        base = dict(betas=(0.0, 0.2, 1.0), steps=4, n_prompts=12, per_prompt=3) if fast else {}
+        """FAST mode: two β, short runs, fewer prompts."""
+        base = dict(betas=(0.0, 1.0), steps=3, n_prompts=10, per_prompt=3) if fast else {}
         return cls(**{**base, **changes})
 
 
@@ -187,3 +187,28 @@ def beta_sweep(models, settings: CollapseSettings, ppo_settings=None, progress=N
         if progress is not None:
             progress(beta, row)
     return pd.DataFrame(rows).T, runs
+
+
+MEASURES = ("distinct-2", "same-prompt similarity", "entropy (nats/token)", "template share", "gold score")
+
+
+def verdict(table) -> list[str]:
+    """Each collapse measure at the smallest β against SFT, beside the noise floor: how far SFT's own
+    two sampling seeds are apart on it."""
+    runs = [r for r in table.index if r.startswith("β")]
+    if not runs:
+        raise TutorError("verdict() needs a table from beta_sweep() with at least one β run.")
+    low = runs[0]
+    lines = []
+    for m in MEASURES:
+        sft, floor, value = (
+            table.loc["SFT", m],
+            abs(table.loc["SFT", m] - table.loc["SFT, other seed", m]),
+            table.loc[low, m],
+        )
+        moved = abs(value - sft) > 2 * floor
+        lines.append(
+            f"{m}: SFT {sft:.3f}, {low} {value:.3f} (SFT's two seeds differ by {floor:.3f}: "
+            f"{'a change beyond twice that' if moved else 'within twice that, not a measured change'})."
+        )
+    return lines

@@ -52,7 +52,9 @@ def make_world(
 
     pool = prompts_for(split)
     if not 1 <= n_prompts <= len(pool):
-        raise TutorError(f"make_world() needs n_prompts between 1 and {len(pool)} (the {split} prompts), got {n_prompts}.")
+        raise TutorError(
+            f"make_world() needs n_prompts between 1 and {len(pool)} (the {split} prompts), got {n_prompts}."
+        )
     if k < 2:
         raise TutorError(f"make_world() needs k ≥ 2 candidate answers per prompt, got {k}.")
     rng = random.Random(seed)

@@ -142,3 +142,28 @@ def probe(
             **{k: sum(float(p[k]) for p in profiles) / len(profiles) for k in PROFILE},
         }
     return pd.DataFrame(rows).T
+
+
+def verdict(table, before: str = "SFT") -> list[str]:
+    """Each aligned model against `before` on knowledge (recall with its standard error, truth over
+    myths, perplexity) and on what alignment targets (gold score)."""
+    lines = []
+    ref = table.loc[before]
+    if "base" in table.index:
+        b = table.loc["base"]
+        lines.append(
+            f"base → {before}: perplexity {b['perplexity']:.3f} → {ref['perplexity']:.3f}, fact recall "
+            f"{b['fact recall']:.2f} → {ref['fact recall']:.2f}, gold score {b['gold score']:.2f} → {ref['gold score']:.2f}."
+        )
+    for name in table.index:
+        if name in (before, "base"):
+            continue
+        row = table.loc[name]
+        se = max(row["fact recall ± (1 s.e.)"], ref["fact recall ± (1 s.e.)"])
+        lines.append(
+            f"{name} vs {before}: fact recall {ref['fact recall']:.2f} → {row['fact recall']:.2f} (±{se:.2f} s.e.), "
+            f"truth over myths {ref['truth over myths']:.2f} → {row['truth over myths']:.2f}, "
+            f"perplexity {ref['perplexity']:.3f} → {row['perplexity']:.3f}, gold score {ref['gold score']:.2f} → "
+            f"{row['gold score']:.2f}."
+        )
+    return lines

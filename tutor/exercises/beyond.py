@@ -51,14 +51,14 @@ register(
             "normalise: divide by Z(x) = Σ_y π_ref(y|x)·exp(r(x,y)/β), so each prompt's row sums to 1.": lambda ref_probs, rewards, beta: (
                 ref_probs * (rewards / beta).exp()
             ),
-            "the reference is missing: π* is π_ref reweighted, not softmax(r/β) alone.": lambda ref_probs, rewards, beta: _normalised(
-                (rewards / beta).exp()
+            "the reference is missing: π* is π_ref reweighted, not softmax(r/β) alone.": lambda ref_probs, rewards, beta: (
+                _normalised((rewards / beta).exp())
             ),
-            "normalise over each prompt's answers (the last dimension), not over prompts.": lambda ref_probs, rewards, beta: _normalised(
-                ref_probs * (rewards / beta).exp(), dim=0
+            "normalise over each prompt's answers (the last dimension), not over prompts.": lambda ref_probs, rewards, beta: (
+                _normalised(ref_probs * (rewards / beta).exp(), dim=0)
             ),
-            "the sign of the reward: better answers get more mass, exp(+r/β).": lambda ref_probs, rewards, beta: _normalised(
-                ref_probs * (-rewards / beta).exp()
+            "the sign of the reward: better answers get more mass, exp(+r/β).": lambda ref_probs, rewards, beta: (
+                _normalised(ref_probs * (-rewards / beta).exp())
             ),
         },
     )
@@ -90,13 +90,16 @@ register(
         make_inputs=_kl_inputs,
         mistakes={
             "the direction is reversed: KL(p ‖ q) weights by p, not q.": lambda p, q: (q * (q.log() - p.log())).sum(-1),
-            "weight each log-ratio by p(y): the KL is an expectation under p.": lambda p, q: (p.log() - q.log()).sum(-1),
+            "weight each log-ratio by p(y): the KL is an expectation under p.": lambda p, q: (p.log() - q.log()).sum(
+                -1
+            ),
             "that is in bits (log base 2); the course measures KL in nats (natural log).": lambda p, q: (
-                p * (p.log() - q.log())
-            ).sum(-1) / math.log(2),
+                (p * (p.log() - q.log())).sum(-1) / math.log(2)
+            ),
             "the log-ratio is upside down: log(p/q), not log(q/p).": lambda p, q: (p * (q.log() - p.log())).sum(-1),
-            "that is the total variation ½·Σ|p − q|, another distance; the KL is Σ p·log(p/q).": lambda p, q: 0.5
-            * (p - q).abs().sum(-1),
+            "that is the total variation ½·Σ|p − q|, another distance; the KL is Σ p·log(p/q).": lambda p, q: (
+                0.5 * (p - q).abs().sum(-1)
+            ),
         },
     )
 )
@@ -139,16 +142,16 @@ register(
         reference=_distinct,
         make_inputs=_texts_inputs,
         mistakes={
-            "pool the n-grams of all texts before counting: a phrase every answer repeats must count once.": lambda texts, n: sum(
-                len(set(_grams(t, n))) / max(len(_grams(t, n)), 1) for t in texts
-            ) / len(texts),
-            "divide by the number of n-grams: distinct-n is a share between 0 and 1, not a count.": lambda texts, n: float(
-                len({g for t in texts for g in _grams(t, n)})
+            "pool the n-grams of all texts before counting: a phrase every answer repeats must count once.": lambda texts, n: (
+                sum(len(set(_grams(t, n))) / max(len(_grams(t, n)), 1) for t in texts) / len(texts)
+            ),
+            "divide by the number of n-grams: distinct-n is a share between 0 and 1, not a count.": lambda texts, n: (
+                float(len({g for t in texts for g in _grams(t, n)}))
             ),
             "use n-grams of n words, not single words.": lambda texts, n: _distinct(texts, 1),
-            "divide by the number of n-grams (len(words) − n + 1 per text), not of words.": lambda texts, n: len(
-                {g for t in texts for g in _grams(t, n)}
-            ) / sum(len(t.split()) for t in texts),
+            "divide by the number of n-grams (len(words) − n + 1 per text), not of words.": lambda texts, n: (
+                len({g for t in texts for g in _grams(t, n)}) / sum(len(t.split()) for t in texts)
+            ),
         },
     )
 )
