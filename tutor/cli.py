@@ -134,7 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rlhf-tutor", description="The rlhf-tutor course, from the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="check that everything the course needs is in place")
-    run = sub.add_parser("run", help="run the course pipeline end to end and print a summary table")
+    run = sub.add_parser(
+        "run",
+        help="run the course pipeline end to end and print a summary table",
+        description="Run the course pipeline end to end and print a summary table. The stages it saves are "
+        "the ones notebooks 05-08 reuse (08_beyond: benchmarks/beyond.py runs its experiments headless).",
+    )
     run.add_argument("--fast", action="store_true", help="FAST mode: small, quick versions of every stage")
     run.add_argument("--model", default="tiny", help='"tiny" (default) or a local model folder')
     run.add_argument("--stages", default=None, help="comma-separated stages (default: all)")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from tutor.errors import TutorError
 
 # Modules that register exercises when imported (one per stage, owned with that stage).
-_MODULES = ("welcome", "pretraining", "sft", "preferences", "reward", "ppo", "dpo", "comparison")
+_MODULES = ("welcome", "pretraining", "sft", "preferences", "reward", "ppo", "dpo", "comparison", "beyond")
 
 
 @dataclass
