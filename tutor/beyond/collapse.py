@@ -151,8 +151,8 @@ class CollapseSettings:
 
     @classmethod
     def for_mode(cls, fast: bool, model: str = TINY, **changes) -> CollapseSettings:
-        """FAST mode: two β, short runs, fewer prompts."""
-        base = dict(betas=(0.0, 1.0), steps=3, n_prompts=10, per_prompt=3) if fast else {}
+        """FAST mode: β = 0 only, two steps, fewer prompts (a sketch: too short to show collapse)."""
+        base = dict(betas=(0.0,), steps=2, n_prompts=6, per_prompt=2) if fast else {}
         return cls(**{**base, **changes})
 
 
