@@ -40,7 +40,7 @@ def test_one_style_everywhere_is_one_template():
 
     prompts = [p for p in prompts_for("test") if p.kind == "explain"][:6]
     rng = random.Random(0)
-    style = Style(politeness="polite", length="concise", audience="retail")
+    style = Style(politeness="curt", length="concise", audience="retail")
     same = [compose(p, style, rng) for p in prompts]
     assert template_share([p.text for p in prompts], same)[0] == 1.0
     assert "fact-retail" in template(same[0], prompts[0].text)
@@ -61,7 +61,7 @@ def test_entropy_is_in_nats_per_token_within_its_bounds(tiny_model, tiny_tokeniz
 def test_diversity_needs_two_answers_per_prompt(tiny_model, tiny_tokenizer):
     with pytest.raises(TutorError, match="2 answers"):
         diversity(tiny_model, tiny_tokenizer, ["Explain convexity."], per_prompt=1)
-    row = diversity(tiny_model, tiny_tokenizer, ["Explain convexity.", "What is a coupon?"], per_prompt=2)
+    row = diversity(tiny_model, tiny_tokenizer, ["Explain convexity."], per_prompt=2)
     assert 0 <= row["distinct-2"] <= 1 and 0 < row["template share"] <= 1
 
 
@@ -71,3 +71,17 @@ def test_settings_are_checked():
     with pytest.raises(TutorError, match="per_prompt"):
         CollapseSettings(per_prompt=1)
     assert 0.0 in CollapseSettings.for_mode(True).betas
+
+
+def test_the_verdict_weighs_each_change_against_the_sft_noise_floor():
+    import pandas as pd
+
+    from tutor.beyond.collapse import MEASURES, verdict
+
+    sft = dict.fromkeys(MEASURES, 0.5)
+    other = dict.fromkeys(MEASURES, 0.52)
+    low = {**sft, "template share": 0.9, "distinct-2": 0.51}
+    lines = verdict(pd.DataFrame({"SFT": sft, "SFT, other seed": other, "β = 0": low}).T)
+    by_measure = {line.split(":")[0]: line for line in lines}
+    assert "beyond twice" in by_measure["template share"]
+    assert "not a measured change" in by_measure["distinct-2"]

@@ -35,3 +35,21 @@ def test_perplexity_is_lower_on_world_text_than_on_shuffled_words(tiny_model, ti
     world, noise = perplexity(tiny_model, tiny_tokenizer, docs), perplexity(tiny_model, tiny_tokenizer, shuffled)
     assert 1 <= world < noise
     assert world == pytest.approx(perplexity(tiny_model, tiny_tokenizer, docs, batch_size=3), rel=1e-4)
+
+
+def test_the_verdict_names_every_aligned_model():
+    import pandas as pd
+
+    from tutor.beyond.knowledge import verdict
+
+    row = {
+        "fact recall": 0.9,
+        "fact recall ± (1 s.e.)": 0.05,
+        "truth over myths": 1.0,
+        "perplexity": 1.3,
+        "gold score": 1.0,
+    }
+    table = pd.DataFrame({"base": row, "SFT": row, "PPO": {**row, "gold score": 2.0}}).T
+    lines = verdict(table)
+    assert lines[0].startswith("base → SFT") and any(line.startswith("PPO vs SFT") for line in lines)
+    assert "gold score 1.00 → 2.00" in lines[-1]

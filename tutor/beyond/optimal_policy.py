@@ -97,7 +97,7 @@ class OptimalPolicySettings:
     @classmethod
     def for_mode(cls, fast: bool, model: str = TINY, **changes) -> OptimalPolicySettings:
         """FAST mode: fewer prompts, candidates and steps (a sketch of the result, not the result)."""
-        base = dict(n_prompts=5, k=5, steps=10, ppo_epochs=1, label_repeats=3) if fast else {}
+        base = dict(n_prompts=4, k=4, steps=8, ppo_epochs=1, label_repeats=3) if fast else {}
         return cls(**{**base, **changes})
 
 
