@@ -53,9 +53,13 @@ def course_map(body: str, results: dict) -> str:
     for line in body.splitlines():
         match = re.match(r"^\| `(\d\d_\w+)` \|", line)
         if match:
-            times = notebooks[match.group(1)]
+            times = notebooks.get(match.group(1))
             cells = line.rstrip().rstrip("|").split(" | ")
-            cells[-1] = f"{seconds(times['full']['seconds'])} / {seconds(times['fast']['seconds'])}"
+            cells[-1] = (
+                f"{seconds(times['full']['seconds'])} / {seconds(times['fast']['seconds'])}"
+                if times
+                else "not measured yet"  # a notebook newer than the last benchmarks/notebooks.py run
+            )
             line = " | ".join(cells) + " |"
         lines.append(line)
     return "\n".join(lines) + "\n"
