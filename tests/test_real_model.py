@@ -121,6 +121,9 @@ def smollm2(tmp_path_factory) -> Path:
 @pytest.mark.real_model
 def test_smollm2_runs_every_stage_in_fast_mode(smollm2, tmp_path):
     env = dict(os.environ, TUTOR_RUNS=str(tmp_path), HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
+    # One thread unless told otherwise: on a busy machine torch's threads spin waiting for each other
+    # (course/real-models.md measured the base stage 10× slower with two on a loaded 2-core machine).
+    env.setdefault("OMP_NUM_THREADS", "1")
     result = subprocess.run(
         [sys.executable, "-m", "tutor", "run", "--fast", "--model", str(smollm2)],
         cwd=ROOT,

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tutor.core.memory import release_memory
 from tutor.core.processes import is_main_process, wait_for_everyone
 from tutor.course import TINY, Course
 from tutor.errors import TutorError
@@ -144,6 +145,7 @@ def build(course: Course, name: str, **options) -> dict:
     where.mkdir(parents=True, exist_ok=True)
     start, cpu = time.perf_counter(), time.process_time()
     metrics = builder(course, where, **options)
+    release_memory()  # the stage's trainer and models, freed now: a real model's next stage starts lean
     # CPU seconds (all threads): what a busy shared machine does not inflate, unlike the wall time.
     metrics = {**metrics, "cpu_seconds": round(time.process_time() - cpu, 2)}
     return save_record(course, name, metrics, time.perf_counter() - start)
