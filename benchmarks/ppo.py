@@ -3,7 +3,7 @@
 - the `ppo` stage at its default settings: training time, episodes/s and tokens/s, gold win-rate over
   the SFT model and mean per-sequence KL on held-out prompts, peak RSS;
 - notebook 05 executed top to bottom in FAST and in full mode: wall time and the kernel's peak RSS
-  (targets: FAST ≤ 30 s, full ≤ 120 s, ≤ 1.5 GB), with the SFT and reward stages already built, as
+  (targets: FAST ≤ 30 s, full ≤ 150 s, ≤ 1.5 GB), with the SFT and reward stages already built, as
   they are after notebooks 02 and 04.
 
 Run: ``PYTHONPATH=. python benchmarks/ppo.py [--runs FOLDER] [--skip-notebook] [--fast-only]``.
@@ -32,7 +32,7 @@ from measure import peak_rss_gb, run_notebook  # noqa: E402  (this folder: see b
 
 from tutor.course import model_runs  # noqa: E402  (after the path: runs from a clone without install)
 
-TARGETS = {"notebook_full_s": 120.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5, "gold_win_rate_vs_sft": 0.8}
+TARGETS = {"notebook_full_s": 150.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5, "gold_win_rate_vs_sft": 0.82, "kl": 5.0}
 
 
 def _torch_threads() -> int:

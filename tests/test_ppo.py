@@ -346,6 +346,8 @@ def test_anneal_lr_decays_the_learning_rate_linearly_over_the_steps(sft_dir, tok
     trainer.train(callbacks=[lambda step, m: seen.append(trainer.optimizer.param_groups[0]["lr"])], progress=False)
     lr = trainer.settings.learning_rate
     assert seen == pytest.approx([lr, 0.75 * lr, 0.5 * lr, 0.25 * lr])
-    fixed = trainer_for(sft_dir, tokenizer, steps=2, batch_size=4, mini_batch_size=4, ppo_epochs=1, max_new_tokens=16)
+    fixed = trainer_for(
+        sft_dir, tokenizer, steps=2, batch_size=4, mini_batch_size=4, ppo_epochs=1, max_new_tokens=16, anneal_lr=False
+    )
     fixed.train(progress=False)
     assert fixed.optimizer.param_groups[0]["lr"] == lr

@@ -56,7 +56,7 @@ STAGES: dict[str, Stage] = {
             "ppo",
             ("sft", "reward"),
             "tutor.ppo:build_stage",
-            ("gold_win_rate_vs_sft", "kl"),
+            ("gold_win_rate_vs_sft", "kl", "recipe"),
             "PPO maximises reward − β·KL",
         ),
         Stage(

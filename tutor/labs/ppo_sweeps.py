@@ -162,3 +162,110 @@ def step_cost(trainer: PPOTrainer, runs: Mapping[str, PPOTrainer] | None = None)
         "passes": 1 + 3 + 2 * 2 * trainer.settings.ppo_epochs,
         "runs_seconds": sum(t.train_seconds for t in (runs or {}).values()),
     }
+
+
+def critic_free_peers(
+    models: StageModels, trainer: PPOTrainer, baseline, methods: Sequence[str] = ("rloo", "grpo"), steps=None
+) -> pd.DataFrame:
+    """TRL's RLOO and GRPO on `trainer`'s budget (steps, episodes per step, answers per prompt, β,
+    learning rate, answer length and reward normalisation), measured on `baseline`'s held-out
+    prompts beside `trainer` itself: win-rate over SFT, KL, episodes/s, networks in memory."""
+    from tutor.core.evaluation import evaluate_model
+    from tutor.ppo.trl_peers import PeerSettings, train_peer
+
+    s = trainer.settings
+    rows = {}
+
+    def measure(policy, seconds, episodes, networks):
+        result = evaluate_model(
+            policy,
+            models.tokenizer,
+            baseline.prompts,
+            trainer.gold,
+            baseline=baseline,
+            ref_model=models.ref_policy,
+            max_new_tokens=160,
+        )
+        return {
+            "gold win-rate over SFT": result.gold_win_rate_vs_sft,
+            "KL to SFT": result.kl,
+            "episodes/s": episodes / seconds,
+            "networks in memory": networks,
+        }
+
+    rows["our PPO"] = measure(trainer.unwrapped_policy, trainer.train_seconds, trainer.episodes, 4)
+    for method in methods:
+        settings = PeerSettings(
+            method=method,
+            steps=steps or trainer.step_count,
+            batch_size=s.batch_size,
+            answers_per_prompt=max(2, s.answers_per_prompt),
+            beta=s.beta,
+            learning_rate=s.learning_rate,
+            max_new_tokens=s.max_new_tokens,
+            temperature=s.temperature,
+            seed=s.seed,
+        )
+        run = train_peer(models, settings, reward_stats=(trainer.reward_mean, trainer.reward_std))
+        rows[f"TRL {method.upper()}"] = measure(run.policy, run.train_seconds, run.episodes, 3)
+    return pd.DataFrame(rows).T
+
+
+def diagnosis(history: Sequence[dict], result, sft_gold: float, k: int = 5) -> dict:
+    """What a PPO run's own metrics say about its recipe: how well the value model predicts the
+    return (explained variance, first and last k steps), how much of the score's variance is the
+    prompt's (what a per-prompt baseline removes), how much of the first-token advantage is signal,
+    and the KL spent per unit of gold gained on held-out prompts (`result`: an `Evaluation`)."""
+
+    def mean(key, rows):
+        values = [h[key] for h in rows if key in h and h[key] == h[key]]  # NaN (k = 1) left out
+        return sum(values) / len(values) if values else float("nan")
+
+    gained = result.gold - sft_gold
+    return {
+        "value model: explained variance, first steps": mean("val/var_explained", history[:k]),
+        "value model: explained variance, last steps": mean("val/var_explained", history[-k:]),
+        "share of score variance between prompts": mean("diag/prompt_share_of_score_var", history),
+        "advantage signal (correlation with the within-prompt score)": mean("diag/advantage_signal", history),
+        "gold gained on held-out prompts": gained,
+        "KL (nats) per unit of gold gained": result.kl / gained if gained > 0 else float("inf"),
+    }
+
+
+def _results(name: str) -> dict | None:
+    """benchmarks/results/<name>.json of a clone of the course, or None (an installed package has none)."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def recipe_runs() -> pd.DataFrame | None:
+    """The runs that chose the PPO recipe (benchmarks/results/ppo_recipe.json), one row each."""
+    data = _results("ppo_recipe")
+    if data is None:
+        return None
+    return pd.DataFrame(
+        {
+            r["recipe"]: {
+                "win-rate over SFT": r["gold_win_rate_vs_sft"],
+                "KL": r["kl"],
+                "gold": r["gold"],
+                "critic explained variance": r["value_explained_variance_mean"],
+                "advantage signal": r["advantage_signal"],
+                "politeness": r["profile"]["politeness"],
+                "correctness": r["profile"]["correctness"],
+            }
+            for r in data["runs"]
+        }
+    ).T.round(2)
+
+
+def benchmark_summary(name: str = "ppo_vs_trl") -> pd.DataFrame | None:
+    """A benchmark's per-method summary (mean, sd over seeds) as a table, or None without the file."""
+    data = _results(name)
+    if data is None:
+        return None
+    rows = {m: v for m, v in data["summary"].items() if isinstance(v, dict) and "win_rate_mean" in v}
+    return pd.DataFrame(rows).T

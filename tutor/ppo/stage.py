@@ -101,6 +101,15 @@ def save_stage(course, trainer: PPOTrainer, models: StageModels, history: list[d
     return where
 
 
+def recipe(s: PPOSettings, episodes: int) -> str:
+    """The PPO recipe in one line, as `rlhf-tutor run` reports it."""
+    baseline = ", leave-one-out baseline" if s.group_baseline else ""
+    return (
+        f"{episodes} episodes, {s.answers_per_prompt} answers/prompt{baseline}, beta {s.beta:g}, "
+        f"lam {s.lam:g}, {s.ppo_epochs} epoch(s) x {s.batch_size // s.mini_batch_size} minibatch(es)"
+    )
+
+
 def _stage_metrics(
     where: Path, trainer: PPOTrainer, models: StageModels, history: list[dict], result: Evaluation
 ) -> dict:
@@ -110,6 +119,7 @@ def _stage_metrics(
     stages.save_samples(Path(where), result.samples)
     return {
         **result.metrics(),
+        "recipe": recipe(trainer.settings, trainer.episodes),
         "train_seconds": round(trainer.train_seconds, 2),
         "episodes": trainer.episodes,
         "episodes_per_second": trainer.episodes / trainer.train_seconds,

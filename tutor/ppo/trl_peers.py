@@ -100,6 +100,7 @@ def train_peer(models, settings: PeerSettings | None = None, *, reward_stats=Non
     normalises the reward (e.g. a PPO trainer's `reward_mean, reward_std`)."""
     import torch
     from datasets import Dataset
+    from transformers import trainer_callback
     from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
 
     from tutor.core.trl_setup import common_args
@@ -141,6 +142,8 @@ def train_peer(models, settings: PeerSettings | None = None, *, reward_stats=Non
             train_dataset=data,
             processing_class=models.tokenizer,
         )
+        for printer in (trainer_callback.PrinterCallback, trainer_callback.ProgressCallback):
+            trainer.remove_callback(printer)  # a learner reads our table, not TRL's log lines
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
