@@ -31,9 +31,16 @@ from tutor.world.facts import (
 from tutor.world.prompts import Prompt, parse_prompt
 
 FUZZY_MATCH = 0.5  # word-bigram Jaccard above which a sentence counts as a copy of a known one
+# Garbage a collapsed policy writes ("push the the the the face value", run-on text, broken words):
+MAX_STUTTERS = 1  # immediate word repeats ("the the") allowed before the answer counts as degenerate
+MIN_BROKEN = 3  # broken words needed to call an answer degenerate: max(MIN_BROKEN, BROKEN_SHARE of its words)
+BROKEN_SHARE = 0.1
+KNOWN_FOR_BROKEN = 0.5  # broken words are counted only in text that is mostly world words
+MAX_SENTENCE = 48  # words; the world's longest sentence has fewer, a run-on answer has more
 
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_CLAUSE = re.compile(r"[.,;:!?]")
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,10 @@ class Profile:
     repetition: float  # 0 = every word trigram distinct, 1 = one trigram over and over
     vocab_rate: float  # share of words from the world's vocabulary
     known_rate: float  # share of sentences that are (fuzzy) copies of world sentences
-    degenerate: bool  # empty or looping
+    stutters: int  # immediate word repeats, "the the"
+    broken_words: int  # words outside the world's vocabulary, in text that is mostly world words
+    longest_sentence: int  # words in the longest sentence
+    degenerate: bool  # empty, looping, stuttering, broken or run-on
     fluent: bool  # well-formed world text: not degenerate, world words, mostly known sentences
 
     def as_dict(self) -> dict:
@@ -130,6 +140,22 @@ def _repetition(words: list[str]) -> float:
     return 1.0 - len(set(trigrams)) / len(trigrams)
 
 
+def _stutters(text: str) -> int:
+    """Immediate word repeats inside a clause: "the the" counts, "... duration. Duration is" does not."""
+    count = 0
+    for clause in _CLAUSE.split(text.lower()):
+        words = _WORD.findall(clause)
+        count += sum(a == b for a, b in zip(words, words[1:], strict=False))
+    return count
+
+
+def _broken_words(words: list[str], vocab: frozenset) -> int:
+    """Words the world never uses, counted only when most words are the world's: a tiny model's
+    broken word ("convexi", "durationn") is noise in world text, while a real model's English is not."""
+    unknown = sum(w not in vocab for w in words)
+    return unknown if words and 1 - unknown / len(words) >= KNOWN_FOR_BROKEN else 0
+
+
 def analyse(text: str, prompt: str | Prompt | None = None) -> Profile:
     """Measure `text` (any string) as an answer to `prompt` (optional: sets what "on topic" means)."""
     if not isinstance(text, str):
@@ -164,9 +190,18 @@ def analyse(text: str, prompt: str | Prompt | None = None) -> Profile:
     vocab_rate = sum(w in vocab for w in words) / len(words) if words else 0.0
     repetition = _repetition(words)
     known_rate = known / len(sentences) if sentences else 0.0
-    # Degenerate means empty or looping, for any model; text outside the world's vocabulary (a real
-    # model's English) is not degenerate, only not *world* text (see `fluent`).
-    degenerate = len(words) < 3 or repetition > 0.3
+    stutters = _stutters(text)
+    broken = _broken_words(words, vocab)
+    longest = max((len(_words(s)) for s in sentences), default=0)
+    # Degenerate means empty, looping, stuttering, broken or run-on, for any model; text outside the
+    # world's vocabulary (a real model's English) is not degenerate, only not *world* text (see `fluent`).
+    degenerate = (
+        len(words) < 3
+        or repetition > 0.3
+        or stutters > MAX_STUTTERS
+        or broken >= max(MIN_BROKEN, BROKEN_SHARE * len(words))
+        or longest > MAX_SENTENCE
+    )
     return Profile(
         words=len(words),
         sentences=len(sentences),
@@ -182,6 +217,9 @@ def analyse(text: str, prompt: str | Prompt | None = None) -> Profile:
         repetition=repetition,
         vocab_rate=vocab_rate,
         known_rate=known_rate,
+        stutters=stutters,
+        broken_words=broken,
+        longest_sentence=longest,
         degenerate=degenerate,
         fluent=not degenerate and vocab_rate >= 0.9 and known_rate >= 0.5,
     )

@@ -40,6 +40,8 @@ class Persona:
     caution: float = 1.5  # advice questions: reward for caveats
     risky: float = 2.0  # reckless advice
     degenerate: float = 4.0
+    sloppy: float = 0.5  # per stutter or broken word, up to `sloppy_cap`: a careless answer loses points
+    sloppy_cap: float = 2.0
     temperature: float = 1.0  # Bradley–Terry label noise
 
     def with_(self, **changes) -> Persona:
@@ -107,6 +109,7 @@ def score_profile(persona: Persona, prompt: Prompt, p: Profile) -> float:
         s -= persona.length * (lo - p.words) / lo
     elif p.words > hi:
         s -= persona.length * min((p.words - hi) / hi, 2.0)
+    s -= min(persona.sloppy * (p.stutters + p.broken_words), persona.sloppy_cap)
     if p.degenerate:
         s -= persona.degenerate
     return s
