@@ -37,8 +37,9 @@ RESULTS = ROOT / "benchmarks" / "results" / "reward_ablations.json"
 
 # name → RewardSettings changes from the previous default (last-token score, no regulariser)
 PREVIOUS = {"pooling": "last", "lm_coef": 0.0, "center_rewards": 0.0, "weight_decay": 0.0, "epochs": 1.0}
+BASELINE = "previous default (last token)"
 VARIANTS = {
-    "previous default (last token)": {},
+    BASELINE: {},
     "mean pooling over the answer": {"pooling": "mean"},
     "LM loss 0.5 on chosen answers": {"lm_coef": 0.5},
     "centred rewards 0.01": {"center_rewards": 0.01},
@@ -94,7 +95,7 @@ def table_rows(runs: list[dict]) -> dict[tuple, list[dict]]:
             if changes == json.dumps(variant, sort_keys=True) and r["labels"] == 1000:
                 groups.setdefault(("ablations", name, 1000), []).append(r)
         if changes == default:
-            if r["labels"] == 1000:
+            if r["labels"] == 1000 and default != "{}":  # else it is the previous default's row
                 groups.setdefault(("ablations", "course default (together)", 1000), []).append(r)
             groups.setdefault(("curve", "course default (together)", r["labels"]), []).append(r)
     return groups
@@ -110,8 +111,11 @@ def course_default() -> dict:
 
 def summary(runs: list[dict]) -> list[dict]:
     """Mean ± sd of expected accuracy and gap per table row, over the seeds run."""
+    groups = table_rows(runs)
+    previous = {r["seed"]: r["expected_accuracy"] for r in groups.get(("ablations", BASELINE, 1000), [])}
     out = []
-    for (part, variant, labels), rows in table_rows(runs).items():
+    for (part, variant, labels), rows in groups.items():
+        paired = [r["expected_accuracy"] - previous[r["seed"]] for r in rows if r["seed"] in previous]
         acc = [r["expected_accuracy"] for r in rows]
         gap = [r["gap_to_ceiling_points"] for r in rows]
         out.append(
@@ -126,6 +130,10 @@ def summary(runs: list[dict]) -> list[dict]:
                 "gap_points_mean": round(statistics.mean(gap), 1),
                 "gold_agreement_mean": round(statistics.mean(r["gold_agreement"] for r in rows), 4),
                 "train_seconds_mean": round(statistics.mean(r["train_seconds"] for r in rows), 1),
+                # the change's gain over the previous default on the same seeds (same pairs, same start)
+                "vs_previous_points": round(100 * statistics.mean(paired), 1)
+                if part == "ablations" and paired
+                else None,
             }
         )
     return out

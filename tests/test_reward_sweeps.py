@@ -76,6 +76,7 @@ def test_the_benchmarks_tables_read_back_per_change_and_per_label_count(tmp_path
     assert ablations.loc["previous default (last token)", "sd over seeds"] == pytest.approx(0.01414, abs=1e-4)
     assert ablations.loc["mean pooling over the answer", "expected accuracy"] == pytest.approx(0.71)
     assert ablations.loc["previous default (last token)", "seeds"] == 2
+    assert ablations.loc["mean pooling over the answer", "gain on the same seeds (points)"] == pytest.approx(2.0)
     if bench.course_default() == {}:  # the course default is the previous one: its curve is that row's
         assert list(curve.index) == [250, 1000]
         assert curve.loc[250, "expected accuracy"] == pytest.approx(0.64)
