@@ -121,6 +121,15 @@ def test_continue_training_learns_from_new_labels_and_leaves_the_saved_model(fas
     assert again.model is refreshed.model and again.n_train == 16  # a TrainedReward trains in place
 
 
+def test_the_regularisers_reach_the_model_and_the_trainer(tiny_tokenizer, tmp_path):
+    settings = RewardSettings(batch_size=4, dropout=0.1, weight_decay=0.1, center_rewards=0.01)
+    model = init_reward_model(TINY_DIR, tiny_tokenizer, dropout=settings.dropout)
+    assert model.config.attention_dropout == 0.1
+    trainer = make_trainer(model, tiny_tokenizer, to_dataset(gold_rows(8)), tmp_path, settings=settings, progress=False)
+    assert trainer.args.disable_dropout is False  # TRL would switch the dropout off
+    assert trainer.args.weight_decay == 0.1 and trainer.args.center_rewards_coefficient == 0.01
+
+
 # --------------------------------------------------------------------------- bad input
 
 

@@ -87,8 +87,9 @@ def measured_ablations(path: str | Path | None = None) -> tuple[pd.DataFrame, pd
     )
     table["seeds"] = table["seeds"].map(len)
     columns = ["expected accuracy", "sd over seeds", "seeds", "Bayes ceiling", "gap (points)", "gold agreement"]
-    ablations = table[table["part"] == "ablations"].set_index("variant")[[*columns, "gain on the same seeds (points)"]]
-    curve = table[table["part"] == "curve"].set_index("labels").sort_index()[columns]
+    ablations = table[table["part"] == "ablations"].set_index("variant")
+    ablations = ablations.reindex(columns=[*columns, "gain on the same seeds (points)"])
+    curve = table[table["part"] == "curve"].set_index("labels").sort_index().reindex(columns=columns)
     return ablations, curve
 
 
