@@ -232,7 +232,9 @@ def load_reward_model(folder: str | Path, device: str = "cpu"):
             f"The model in {str(folder)!r} has {model.config.num_labels} output labels; a reward "
             "model must output one scalar (num_labels=1)."
         )
-    return model.to(device).eval()
+    from tutor.reward.model import as_pooled  # the pooling it was trained with (config.reward_pooling)
+
+    return as_pooled(model).to(device).eval()
 
 
 def count_parameters(model) -> int:

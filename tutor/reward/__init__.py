@@ -7,8 +7,10 @@ graded against the best any model could do on them, the annotator's Bayes ceilin
 
 - `config.py`: RewardSettings;
 - `loss.py`: the Bradley–Terry loss from scratch (our twin of TRL's), its probability, pairwise accuracy;
-- `model.py`: the reward model made from the SFT model, and `score_texts`;
-- `train.py`: the RewardTrainer, `train` and the course's `reward` stage;
+- `model.py`: the reward model made from the SFT model (pooled at the last token or over the answer),
+  `load_reward` and `score_texts`;
+- `train.py`: the RewardTrainer, `train`, `continue_training` (more labels for a trained model: online
+  RLHF's refresh) and the course's `reward` stage;
 - `accuracy.py`: held-out accuracy next to the Bayes ceiling, and what the model learned.
 """
 
@@ -23,21 +25,24 @@ from tutor.reward.accuracy import (
 )
 from tutor.reward.config import RewardSettings
 from tutor.reward.loss import bradley_terry_loss, pairwise_accuracy, preference_probability
-from tutor.reward.model import init_reward_model, score_texts
-from tutor.reward.train import TrainedReward, build_stage, make_trainer, train
+from tutor.reward.model import POOLINGS, init_reward_model, load_reward, score_texts
+from tutor.reward.train import TrainedReward, build_stage, continue_training, make_trainer, train
 
 __all__ = [
+    "POOLINGS",
     "RewardSettings",
     "TrainedReward",
     "accuracy_by_clarity",
     "agreement_table",
     "bradley_terry_loss",
     "build_stage",
+    "continue_training",
     "evaluate",
     "evaluate_scores",
     "held_out_pairs",
     "held_out_report",
     "init_reward_model",
+    "load_reward",
     "make_trainer",
     "pairwise_accuracy",
     "preference_probability",
