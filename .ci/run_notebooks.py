@@ -122,7 +122,8 @@ def main() -> int:
     for name in failed:
         print(f"\n{name} failed:\n{results[name]['error']}", file=sys.stderr)
     print(
-        f"{len(results) - len(failed)} of {len(results)} notebooks ran in {summary['seconds']} s; peak {summary['peak_rss_mb']} MB"
+        f"{len(results) - len(failed)} of {len(results)} notebooks ran in {summary['seconds']} s; peak "
+        f"{summary['peak_rss_mb']} MB"
     )
     return 1 if failed else 0
 

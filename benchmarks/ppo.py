@@ -32,7 +32,13 @@ from measure import peak_rss_gb, run_notebook  # noqa: E402  (this folder: see b
 
 from tutor.course import model_runs  # noqa: E402  (after the path: runs from a clone without install)
 
-TARGETS = {"notebook_full_s": 150.0, "notebook_fast_s": 30.0, "peak_rss_gb": 1.5, "gold_win_rate_vs_sft": 0.82, "kl": 5.0}
+TARGETS = {
+    "notebook_full_s": 150.0,
+    "notebook_fast_s": 30.0,
+    "peak_rss_gb": 1.5,
+    "gold_win_rate_vs_sft": 0.82,
+    "kl": 5.0,
+}
 
 
 def _torch_threads() -> int:

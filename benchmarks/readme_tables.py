@@ -117,7 +117,8 @@ def full_run(body: str, results: dict) -> str:
     ]
     total = sum(record["seconds"] for _, record, _ in rows)
     lines = [
-        f"`rlhf-tutor run` on a {run['machine']['cpus']}-core CPU (about {seconds(total)} for the five stages; one run, "
+        f"`rlhf-tutor run` on a {run['machine']['cpus']}-core CPU (about {seconds(total)} for the five stages; one "
+        "run, "
         "seed 0, Riley as",
         "the annotator, 8 answers to each of the 35 held-out prompts; `benchmarks/results/run.json`, which says",
         "where its numbers come from):",
@@ -144,9 +145,11 @@ def noise(body: str, results: dict) -> str:
         f"**How much these numbers move.** One evaluation is one draw: the SFT answers this run compares\n"
         f"against score {run['sft']['gold']:.2f}, where {ev['seeds']} other draws of the same model average "
         f"{draws['mean']:.2f} ± {draws['stdev']:.2f}\n"
-        f"(`benchmarks/results/eval_noise.json`). Training seeds move the result too: DPO's win-rate is {seeds} on seeds\n"
+        f"(`benchmarks/results/eval_noise.json`). Training seeds move the result too: DPO's win-rate is {seeds} on "
+        "seeds\n"
         f"{names} (`benchmarks/results/dpo.json`). And the same seed gives other numbers on another machine\n"
-        f"(floating-point results differ between processors and libraries, and sampling amplifies small differences). {machines['what'][0].upper()}"
+        "(floating-point results differ between processors and libraries, and sampling amplifies small differences). "
+        f"{machines['what'][0].upper()}"
         f"{machines['what'][1:]}:\n"
         f"PPO {moved('ppo_win_rate', pct)}, DPO {moved('dpo_win_rate', pct)} at KL "
         f"{moved('dpo_kl', lambda x: f'{x:.1f}')}, with {moved('dpo_labels', lambda x: f'{x:,}')} annotator labels\n"

@@ -3,7 +3,8 @@
 Builds a second virtual environment with those versions (.ci/colab_env.sh), installs the course
 into it as a notebook's first cell does on Colab, and runs the notebooks in FAST mode plus the
 widget and live-plot tests there. Minutes of work: it runs only when TUTOR_ENV_TESTS=1 (.ci/run
-sets it; TUTOR_REUSE_ENVS=1 keeps an environment built before); what it cannot test without Colab's front end is in course/colab.md.
+sets it; TUTOR_REUSE_ENVS=1 keeps an environment built before); what it cannot test without Colab's front end is
+in course/colab.md.
 """
 
 from __future__ import annotations

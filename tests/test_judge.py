@@ -9,7 +9,10 @@ from tutor.world import GoldAnnotator, analyse, candidate_pairs, sft_examples
 from tutor.world.analyser import _repetition, _words
 
 PROMPT = "Explain convexity."
-CLEAN = "Put simply, convexity describes how a bond's price curve bends as interest rates change, so the price does not move along a straight line."
+CLEAN = (
+    "Put simply, convexity describes how a bond's price curve bends as interest rates change, so the price does not "
+    "move along a straight line."
+)
 SFT_SAMPLES = Path(__file__).parent / "data" / "sft_samples.jsonl"
 
 

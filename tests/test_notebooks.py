@@ -52,7 +52,8 @@ def execute(
     """Execute a notebook in a fresh kernel with FAST mode on and the hub offline.
 
     `parameters` are appended to the parameters cell (as papermill would inject them), `env` adds
-    environment variables, `allow_errors` runs on past a failing cell, and `save_to` keeps the executed notebook so a test can read its outputs.
+    environment variables, `allow_errors` runs on past a failing cell, and `save_to` keeps the executed notebook so
+    a test can read its outputs.
     """
     # A subprocess keeps each kernel's memory and environment apart from the test process.
     code = (

@@ -108,7 +108,8 @@ def test_large_learning_rate_returns_the_run_and_the_error_that_stopped_it(model
 
     def diverge(self):
         raise TutorError(
-            f"PPO step {self.step_count}: the policy loss is NaN or infinite (1 value(s)), so training stopped; lower learning_rate."
+            f"PPO step {self.step_count}: the policy loss is NaN or infinite (1 value(s)), so training stopped; lower "
+            "learning_rate."
         )
 
     monkeypatch.setattr(PPOTrainer, "step", diverge)

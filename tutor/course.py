@@ -45,7 +45,8 @@ def fast_from_env() -> bool:
     value = os.environ.get("TUTOR_FAST", "").strip().lower()
     if value not in _ON | _OFF:
         raise TutorError(
-            f"The environment variable TUTOR_FAST is {os.environ['TUTOR_FAST']!r}; set it to 1 (FAST mode) or 0 (full mode)."
+            f"The environment variable TUTOR_FAST is {os.environ['TUTOR_FAST']!r}; set it to 1 (FAST mode) or 0 (full "
+            "mode)."
         )
     return value in _ON
 

@@ -45,7 +45,8 @@ def check_preference_rows(rows, drop_ties: bool = True) -> tuple[list[dict], int
     """
     if isinstance(rows, (str, bytes, dict)) or rows is None or not hasattr(rows, "__iter__"):
         raise TutorError(
-            f"Preference data must be a list of rows (dicts with 'prompt', 'chosen' and 'rejected'), not {short_repr(rows)}."
+            "Preference data must be a list of rows (dicts with 'prompt', 'chosen' and 'rejected'), not "
+            f"{short_repr(rows)}."
         )
     rows = list(rows)
     if not rows:

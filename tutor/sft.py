@@ -72,7 +72,8 @@ def check_sft_rows(rows) -> list[dict]:
                 raise TutorError(f"SFT row {i} has no {field!r} field; each row needs 'prompt' and 'completion'.")
             if not isinstance(row[field], str | list):
                 raise TutorError(
-                    f"SFT row {i} has a {type(row[field]).__name__} as {field!r}; use a string or a list of chat messages."
+                    f"SFT row {i} has a {type(row[field]).__name__} as {field!r}; use a string or a list of chat "
+                    "messages."
                 )
             if not message_text(row[field]).strip():
                 raise TutorError(f"SFT row {i} has an empty {field!r}; remove the row or fill it in.")

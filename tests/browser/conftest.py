@@ -9,7 +9,8 @@ Fixtures
 ``jupyter_server`` (session) -> ``jlab.JupyterServer``
     One ``jupyter lab`` on 127.0.0.1, a free port and a random token, started with this checkout
     first on PYTHONPATH (kernels import this ``tutor``), isolated config/settings/runtime dirs,
-    TUTOR_RUNS in a temporary folder (``server.runs``), TUTOR_FAST=1 and TUTOR_PLOTS unset (so plot-mode detection is exercised).
+    TUTOR_RUNS in a temporary folder (``server.runs``), TUTOR_FAST=1 and TUTOR_PLOTS unset (so plot-mode
+    detection is exercised).
     Fields: ``url`` (base, ends with "/"), ``token``, ``root`` (the notebook dir: write notebooks
     there), ``log`` (server output), ``process``. Methods: ``lab_url(path="")``,
     ``api(path, method="GET", body=None)`` (REST, token sent), ``log_tail(chars=4000)``.

@@ -153,7 +153,8 @@ def verdict(table, before: str = "SFT") -> list[str]:
         b = table.loc["base"]
         lines.append(
             f"base → {before}: perplexity {b['perplexity']:.3f} → {ref['perplexity']:.3f}, fact recall "
-            f"{b['fact recall']:.2f} → {ref['fact recall']:.2f}, gold score {b['gold score']:.2f} → {ref['gold score']:.2f}."
+            f"{b['fact recall']:.2f} → {ref['fact recall']:.2f}, gold score {b['gold score']:.2f} → "
+            f"{ref['gold score']:.2f}."
         )
     for name in table.index:
         if name in (before, "base"):

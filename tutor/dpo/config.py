@@ -65,7 +65,8 @@ class DPOSettings:
         get_persona(self.persona)
         if self.loss_type == "robust" and not 0 < self.label_smoothing < 0.5:
             raise TutorError(
-                f"The robust loss needs label_smoothing (the assumed label-flip rate) in (0, 0.5), got {self.label_smoothing}."
+                "The robust loss needs label_smoothing (the assumed label-flip rate) in (0, 0.5), got "
+                f"{self.label_smoothing}."
             )
 
     @classmethod

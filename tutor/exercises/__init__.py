@@ -3,9 +3,9 @@
 Each `check` call draws fresh random inputs (from a new seed, printed on failure so that
 `check(name, fn, seed=...)` repeats them), so a hard-coded answer cannot pass, and compares the
 learner's output with the reference. Inputs are made to catch the quiet mistakes too: junk on
-padding positions, a real token with id 0, and extreme values where a naive formula overflows. When they differ it also runs a few *typical wrong*
-implementations: if the learner's output matches one of them, the hint names that mistake. The
-reference itself is never printed. Solutions live in `course/solutions/`.
+padding positions, a real token with id 0, and extreme values where a naive formula overflows. When
+they differ it also runs a few *typical wrong* implementations: if the learner's output matches one of
+them, the hint names that mistake. The reference itself is never printed. Solutions live in `course/solutions/`.
 
     from tutor.exercises import check
     check("bradley_terry_loss", my_bt_loss)

@@ -48,15 +48,15 @@ register(
             "divide the reward by β, do not multiply: exp(r/β).": lambda ref_probs, rewards, beta: _normalised(
                 ref_probs * (rewards * beta).exp()
             ),
-            "normalise: divide by Z(x) = Σ_y π_ref(y|x)·exp(r(x,y)/β), so each prompt's row sums to 1.": lambda ref_probs, rewards, beta: (
-                ref_probs * (rewards / beta).exp()
-            ),
-            "the reference is missing: π* is π_ref reweighted, not softmax(r/β) alone.": lambda ref_probs, rewards, beta: (
-                _normalised((rewards / beta).exp())
-            ),
-            "normalise over each prompt's answers (the last dimension), not over prompts.": lambda ref_probs, rewards, beta: (
-                _normalised(ref_probs * (rewards / beta).exp(), dim=0)
-            ),
+            (
+                "normalise: divide by Z(x) = Σ_y π_ref(y|x)·exp(r(x,y)/β), so each prompt's row sums to 1."
+            ): lambda ref_probs, rewards, beta: ref_probs * (rewards / beta).exp(),
+            (
+                "the reference is missing: π* is π_ref reweighted, not softmax(r/β) alone."
+            ): lambda ref_probs, rewards, beta: _normalised((rewards / beta).exp()),
+            (
+                "normalise over each prompt's answers (the last dimension), not over prompts."
+            ): lambda ref_probs, rewards, beta: _normalised(ref_probs * (rewards / beta).exp(), dim=0),
             "the sign of the reward: better answers get more mass, exp(+r/β).": lambda ref_probs, rewards, beta: (
                 _normalised(ref_probs * (-rewards / beta).exp())
             ),
@@ -118,6 +118,10 @@ def _texts_inputs(gen):
         length = int(torch.randint(4, 12, (1,), generator=gen))
         words = torch.randint(0, len(_VOCAB), (length,), generator=gen).tolist()
         texts.append(" ".join(_VOCAB[w] for w in words))
+    # one phrase that two answers share, so counting n-grams per text (not pooled) gives another number
+    shared = " ".join(_VOCAB[w] for w in torch.randint(0, len(_VOCAB), (4,), generator=gen).tolist())
+    texts[0] += " " + shared
+    texts[1] += " " + shared
     return dict(texts=texts, n=int(torch.randint(2, 4, (1,), generator=gen)))
 
 
@@ -142,9 +146,9 @@ register(
         reference=_distinct,
         make_inputs=_texts_inputs,
         mistakes={
-            "pool the n-grams of all texts before counting: a phrase every answer repeats must count once.": lambda texts, n: (
-                sum(len(set(_grams(t, n))) / max(len(_grams(t, n)), 1) for t in texts) / len(texts)
-            ),
+            (
+                "pool the n-grams of all texts before counting: a phrase every answer repeats must count once."
+            ): lambda texts, n: sum(len(set(_grams(t, n))) / max(len(_grams(t, n)), 1) for t in texts) / len(texts),
             "divide by the number of n-grams: distinct-n is a share between 0 and 1, not a count.": lambda texts, n: (
                 float(len({g for t in texts for g in _grams(t, n)}))
             ),

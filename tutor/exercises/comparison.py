@@ -54,12 +54,12 @@ register(
         make_inputs=_interval_inputs,
         atol=1e-6,
         mistakes={
-            "1.96 is for many samples; with a few seeds use Student's t, T_975[n − 1], which is wider.": lambda values: (
-                _interval(values, t=1.96)
-            ),
-            "use the sample standard deviation (divide by n − 1, torch's default): dividing by n is too narrow.": lambda values: (
-                _interval(values, ddof=0)
-            ),
+            (
+                "1.96 is for many samples; with a few seeds use Student's t, T_975[n − 1], which is wider."
+            ): lambda values: _interval(values, t=1.96),
+            (
+                "use the sample standard deviation (divide by n − 1, torch's default): dividing by n is too narrow."
+            ): lambda values: _interval(values, ddof=0),
             "the interval is for the MEAN: divide the standard deviation by √n (the standard error).": lambda values: (
                 _interval(values, root=False)
             ),
@@ -114,9 +114,9 @@ register(
         reference=token_kl,
         make_inputs=_kl_inputs,
         mistakes={
-            "that is KL(π_ref‖π): the course's KL weighs by the policy's own probabilities π, as its samples do.": lambda **kw: (
-                _kl(**kw, reverse=True)
-            ),
+            (
+                "that is KL(π_ref‖π): the course's KL weighs by the policy's own probabilities π, as its samples do."
+            ): lambda **kw: _kl(**kw, reverse=True),
             "log(softmax(x)) underflows to log(0) = −inf for a token with a far lower logit, and 0·(−inf) = nan: use "
             "log_softmax.": lambda **kw: _kl(**kw, log=lambda x: torch.log(x.softmax(-1))),
             "weigh each token's log-ratio by π(v): the KL is Σ_v π(v)·(log π(v) − log π_ref(v)).": lambda **kw: _kl(
@@ -183,9 +183,9 @@ register(
             "(same expectation, much less noise).": lambda scores, baseline_scores: _wins(
                 scores, baseline_scores, paired=True
             ),
-            "compare answers to the same prompt only (one row with one row), not with every prompt's answers.": lambda scores, baseline_scores: (
-                _wins(scores, baseline_scores, across=True)
-            ),
+            (
+                "compare answers to the same prompt only (one row with one row), not with every prompt's answers."
+            ): lambda scores, baseline_scores: _wins(scores, baseline_scores, across=True),
         },
     )
 )

@@ -49,14 +49,16 @@ def _reward_inputs(gen):
 register(
     Exercise(
         name="implicit_reward",
-        summary="implicit_reward(logps, ref_logps, beta) -> tensor: DPO's reward of each answer, β·(log π − log π_ref).",
+        summary=(
+            "implicit_reward(logps, ref_logps, beta) -> tensor: DPO's reward of each answer, β·(log π − log π_ref)."
+        ),
         reference=_implicit_reward,
         make_inputs=_reward_inputs,
         mistakes={
             "β is missing: the reward is β times the log-ratio.": lambda logps, ref_logps, beta: logps - ref_logps,
-            "the log-ratio is upside down: it is log π − log π_ref (policy minus reference).": lambda logps, ref_logps, beta: (
-                beta * (ref_logps - logps)
-            ),
+            (
+                "the log-ratio is upside down: it is log π − log π_ref (policy minus reference)."
+            ): lambda logps, ref_logps, beta: beta * (ref_logps - logps),
             "that is a probability ratio; DPO's reward uses the *log* ratio, no exp.": lambda logps, ref_logps, beta: (
                 beta * (logps - ref_logps).exp()
             ),
@@ -110,9 +112,9 @@ register(
         reference=_dpo_loss,
         make_inputs=_pair_logps,
         mistakes={
-            "the reference terms are missing (the seed's shortened formula): subtract log π_ref from each log π.": _wrong(
-                lambda pc, pr, rc, rr, b: b * (pc - pr)
-            ),
+            (
+                "the reference terms are missing (the seed's shortened formula): subtract log π_ref from each log π."
+            ): _wrong(lambda pc, pr, rc, rr, b: b * (pc - pr)),
             "chosen and rejected are swapped: the margin is chosen minus rejected.": _wrong(
                 lambda pc, pr, rc, rr, b: -_full(pc, pr, rc, rr, b)
             ),
@@ -223,9 +225,13 @@ register(
         reference=_sequence_logps,
         make_inputs=_logits_inputs,
         mistakes={
-            "the logits at position t predict token t+1: drop the last logit and the first label before gathering.": _no_shift,
+            (
+                "the logits at position t predict token t+1: drop the last logit and the first label before gathering."
+            ): _no_shift,
             "DPO sums log-probs over the answer's tokens; this is the per-token mean.": _mean_not_sum,
-            "take log_softmax over the vocabulary before picking the label's entry; raw logits are not log-probs.": _raw_logits,
+            (
+                "take log_softmax over the vocabulary before picking the label's entry; raw logits are not log-probs."
+            ): _raw_logits,
             "log(softmax(x)) underflows to log(0) = −inf for a token whose logit is far below the best: use "
             "log_softmax, which subtracts the max first.": _log_of_softmax,
             "only the label −100 marks prompt and padding: a label of 0 is a real answer token.": _zero_is_ignored,

@@ -76,9 +76,13 @@ register(
         reference=kl_rewards_reference,
         make_inputs=_kl_inputs,
         mistakes={
-            "the score belongs on each row's last REAL token (mask.sum(1) − 1), not on the last column.": _score_at_final_column,
+            (
+                "the score belongs on each row's last REAL token (mask.sum(1) − 1), not on the last column."
+            ): _score_at_final_column,
             "the score is paid once per answer, at its end, not on every token.": _score_everywhere,
-            "the per-token KL is log π − log π_ref (policy minus reference); the penalty is −β times it.": _kl_sign_flipped,
+            (
+                "the per-token KL is log π − log π_ref (policy minus reference); the penalty is −β times it."
+            ): _kl_sign_flipped,
             "multiply by the mask: padding after EOS must get no reward and no penalty.": _kl_unmasked,
             "the KL penalty is missing: every token should pay −β·(log π − log π_ref).": _no_kl,
         },
@@ -153,9 +157,9 @@ register(
         reference=gae,
         make_inputs=_gae_inputs,
         mistakes={
-            "after the last real token the episode is over: use V = 0 there, not the value stored on padding.": lambda **kw: (
-                _gae_loop(**kw, bootstrap_padding=True)
-            ),
+            (
+                "after the last real token the episode is over: use V = 0 there, not the value stored on padding."
+            ): lambda **kw: _gae_loop(**kw, bootstrap_padding=True),
             "the recursion is A_t = δ_t + γ·λ·A_{t+1}: the discount γ multiplies λ too.": lambda **kw: _gae_loop(
                 **kw, lam_only=True
             ),
@@ -209,45 +213,51 @@ register(
         reference=surrogate_reference,
         make_inputs=_surrogate_inputs,
         mistakes={
-            "without clipping this is the plain policy gradient: clip ρ to [1 − ε, 1 + ε] in the second term.": lambda logps, old_logps, advantages, mask, cliprange: (
-                masked_mean(-advantages * _ratio(logps, old_logps), mask)
+            (
+                "without clipping this is the plain policy gradient: clip ρ to [1 − ε, 1 + ε] in the second term."
+            ): lambda logps, old_logps, advantages, mask, cliprange: masked_mean(
+                -advantages * _ratio(logps, old_logps), mask
             ),
-            "PPO takes the pessimistic term: max of the two NEGATED objectives (or min of the objectives), not min.": lambda logps, old_logps, advantages, mask, cliprange: (
-                masked_mean(
-                    torch.minimum(
-                        -advantages * _ratio(logps, old_logps),
-                        -advantages * _ratio(logps, old_logps).clamp(1 - cliprange, 1 + cliprange),
-                    ),
-                    mask,
-                )
+            (
+                "PPO takes the pessimistic term: max of the two NEGATED objectives (or min of the objectives), not min."
+            ): lambda logps, old_logps, advantages, mask, cliprange: masked_mean(
+                torch.minimum(
+                    -advantages * _ratio(logps, old_logps),
+                    -advantages * _ratio(logps, old_logps).clamp(1 - cliprange, 1 + cliprange),
+                ),
+                mask,
             ),
-            "this is a loss to minimise: negate the objective (−A·ρ).": lambda logps, old_logps, advantages, mask, cliprange: (
+            (
+                "this is a loss to minimise: negate the objective (−A·ρ)."
+            ): lambda logps, old_logps, advantages, mask, cliprange: (
                 -surrogate_reference(logps, old_logps, advantages, mask, cliprange)
             ),
-            "average over real tokens only: divide by mask.sum(), not by the number of positions.": lambda logps, old_logps, advantages, mask, cliprange: (
-                (
-                    torch.maximum(
-                        -advantages * _ratio(logps, old_logps),
-                        -advantages * _ratio(logps, old_logps).clamp(1 - cliprange, 1 + cliprange),
-                    )
-                    * mask
-                ).mean()
-            ),
-            "multiply by the mask before summing: padding holds junk advantages, so sum only real tokens' terms.": lambda logps, old_logps, advantages, mask, cliprange: (
+            (
+                "average over real tokens only: divide by mask.sum(), not by the number of positions."
+            ): lambda logps, old_logps, advantages, mask, cliprange: (
+                torch.maximum(
+                    -advantages * _ratio(logps, old_logps),
+                    -advantages * _ratio(logps, old_logps).clamp(1 - cliprange, 1 + cliprange),
+                )
+                * mask
+            ).mean(),
+            (
+                "multiply by the mask before summing: padding holds junk advantages, so sum only real tokens' terms."
+            ): lambda logps, old_logps, advantages, mask, cliprange: (
                 torch.maximum(
                     -advantages * _ratio(logps, old_logps),
                     -advantages * _ratio(logps, old_logps).clamp(1 - cliprange, 1 + cliprange),
                 ).sum()
                 / mask.sum()
             ),
-            "the ratio is exp(log π − log π_old), a ratio of probabilities, not of log-probabilities.": lambda logps, old_logps, advantages, mask, cliprange: (
-                masked_mean(
-                    torch.maximum(
-                        -advantages * (logps / old_logps),
-                        -advantages * (logps / old_logps).clamp(1 - cliprange, 1 + cliprange),
-                    ),
-                    mask,
-                )
+            (
+                "the ratio is exp(log π − log π_old), a ratio of probabilities, not of log-probabilities."
+            ): lambda logps, old_logps, advantages, mask, cliprange: masked_mean(
+                torch.maximum(
+                    -advantages * (logps / old_logps),
+                    -advantages * (logps / old_logps).clamp(1 - cliprange, 1 + cliprange),
+                ),
+                mask,
             ),
         },
     )

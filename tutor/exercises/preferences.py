@@ -66,12 +66,12 @@ register(
         reference=cohen_kappa,
         make_inputs=_kappa_inputs,
         mistakes={
-            "that is the raw agreement p_o: κ corrects it for the agreement chance alone would give.": lambda first, second: (
-                _observed(first, second)
-            ),
-            "divide by 1 − p_e: κ is the share of the agreement *above chance* that was possible.": lambda first, second: (
-                _observed(first, second) - _chance(first, second)
-            ),
+            (
+                "that is the raw agreement p_o: κ corrects it for the agreement chance alone would give."
+            ): lambda first, second: _observed(first, second),
+            (
+                "divide by 1 − p_e: κ is the share of the agreement *above chance* that was possible."
+            ): lambda first, second: _observed(first, second) - _chance(first, second),
             "chance agreement uses each annotator's own label shares, p_e = Σ_k p_1(k)·p_2(k), "
             "not 1 / (number of labels).": lambda first, second: (
                 (_observed(first, second) - _chance(first, second, uniform=True))
@@ -142,15 +142,16 @@ register(
         reference=majority_vote,
         make_inputs=_vote_inputs,
         mistakes={
-            "a shared first place (a 4 – b 4) is a tie: do not let the label counted first win it.": lambda votes_per_pair: [
-                _vote(v, break_ties=True) for v in votes_per_pair
-            ],
-            "skips are not votes: leave them out before counting (three skips do not beat two votes for a).": lambda votes_per_pair: [
-                _vote(v, skip_is_vote=True) for v in votes_per_pair
-            ],
-            "'tie' is a vote like 'a' and 'b': three votes for tie beat two for a, and a 2 – tie 2 is a shared first place.": lambda votes_per_pair: [
-                _vote(v, ignore_tie_votes=True) for v in votes_per_pair
-            ],
+            (
+                "a shared first place (a 4 – b 4) is a tie: do not let the label counted first win it."
+            ): lambda votes_per_pair: [_vote(v, break_ties=True) for v in votes_per_pair],
+            (
+                "skips are not votes: leave them out before counting (three skips do not beat two votes for a)."
+            ): lambda votes_per_pair: [_vote(v, skip_is_vote=True) for v in votes_per_pair],
+            (
+                "'tie' is a vote like 'a' and 'b': three votes for tie beat two for a, and a 2 – tie 2 is a shared "
+                "first place."
+            ): lambda votes_per_pair: [_vote(v, ignore_tie_votes=True) for v in votes_per_pair],
             "the rule is a plurality, not an absolute majority: a 2 – b 1 – tie 1 is 'a'.": lambda votes_per_pair: [
                 _vote(v, absolute=True) for v in votes_per_pair
             ],
@@ -175,6 +176,7 @@ def pairwise_agreement(first, second):
 def _agreement_inputs(gen):
     first, second = _two_annotators(gen)
     first[0], second[0] = "tie", "tie"  # both tied once too
+    first[1], second[1] = "a", "b"  # and one disagreement, so counting the tie as agreement changes the share
     return {"first": first, "second": second}
 
 
@@ -202,15 +204,15 @@ register(
         reference=pairwise_agreement,
         make_inputs=_agreement_inputs,
         mistakes={
-            "two ties are not an agreement on which answer is better: leave out every item with a 'tie'.": lambda first, second: (
-                _agree(first, second, "tie-tie agrees")
-            ),
-            "items with a tie are left out of the denominator too, not counted as disagreements.": lambda first, second: (
-                _agree(first, second, "all items")
-            ),
-            "that is the share of equal labels over all items (ties included): the rule leaves tied items out.": lambda first, second: (
-                _agree(first, second, "raw")
-            ),
+            (
+                "two ties are not an agreement on which answer is better: leave out every item with a 'tie'."
+            ): lambda first, second: _agree(first, second, "tie-tie agrees"),
+            (
+                "items with a tie are left out of the denominator too, not counted as disagreements."
+            ): lambda first, second: _agree(first, second, "all items"),
+            (
+                "that is the share of equal labels over all items (ties included): the rule leaves tied items out."
+            ): lambda first, second: _agree(first, second, "raw"),
             "a tie is not half an agreement here: leave tied items out.": lambda first, second: _agree(
                 first, second, "half"
             ),

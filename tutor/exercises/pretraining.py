@@ -74,12 +74,13 @@ register(
         reference=next_token_loss,
         make_inputs=_loss_inputs,
         mistakes={
-            "shift by one: the logits at position t predict the token at t+1 (drop the last logit and the first id).": lambda **kw: (
-                _loss_with(**kw, shift=False)
-            ),
-            "padding is not text: average only where the next token is real (attention_mask of the target).": lambda **kw: (
-                _loss_with(**kw, mask="none")
-            ),
+            (
+                "shift by one: the logits at position t predict the token at t+1 (drop the last logit and the first "
+                "id)."
+            ): lambda **kw: _loss_with(**kw, shift=False),
+            (
+                "padding is not text: average only where the next token is real (attention_mask of the target)."
+            ): lambda **kw: _loss_with(**kw, mask="none"),
             "use the mask of the token being predicted (attention_mask[:, 1:]): the last real token predicts "
             "padding, which is not graded.": lambda **kw: _loss_with(**kw, mask="source"),
             "find padding with attention_mask, not with token id 0: id 0 is a real token here.": lambda **kw: (
@@ -88,9 +89,9 @@ register(
             "take the mean over tokens, not the sum (the sum grows with batch size and length).": lambda **kw: (
                 _loss_with(**kw, reduce="sum")
             ),
-            "average over all real tokens of the batch at once, not per row first (long rows carry more tokens).": lambda **kw: (
-                _loss_with(**kw, reduce="rows")
-            ),
+            (
+                "average over all real tokens of the batch at once, not per row first (long rows carry more tokens)."
+            ): lambda **kw: _loss_with(**kw, reduce="rows"),
             "log(softmax(x)) underflows to log(0) = −inf when the true token's logit is far below the best: "
             "use log_softmax (or F.cross_entropy).": lambda **kw: _loss_with(
                 **kw, log=lambda x: torch.log(x.softmax(-1))
@@ -132,21 +133,21 @@ register(
         reference=perplexity,
         make_inputs=_ppl_inputs,
         mistakes={
-            "the loss is the NEGATIVE mean log-probability: exp(−mean log p), which is at least 1.": lambda token_logps, mask: (
-                torch.exp(_mean_logp(token_logps, mask))
-            ),
-            "the course measures in nats (natural logs), so perplexity is e^loss, not 2^loss (2^ is for bits).": lambda token_logps, mask: (
-                2 ** (-_mean_logp(token_logps, mask))
-            ),
-            "padding holds junk: average only the real tokens (multiply by the mask, divide by its sum).": lambda token_logps, mask: (
-                torch.exp(-token_logps.mean())
-            ),
-            "exp of the MEAN loss per token, not of the sum (a perplexity does not grow with the text's length).": lambda token_logps, mask: (
-                torch.exp(-(token_logps * mask).sum())
-            ),
-            "pool all real tokens first, then exp: the mean of each row's perplexity is a different number.": lambda token_logps, mask: (
-                torch.exp(-(token_logps * mask).sum(1) / mask.sum(1)).mean()
-            ),
+            (
+                "the loss is the NEGATIVE mean log-probability: exp(−mean log p), which is at least 1."
+            ): lambda token_logps, mask: torch.exp(_mean_logp(token_logps, mask)),
+            (
+                "the course measures in nats (natural logs), so perplexity is e^loss, not 2^loss (2^ is for bits)."
+            ): lambda token_logps, mask: 2 ** (-_mean_logp(token_logps, mask)),
+            (
+                "padding holds junk: average only the real tokens (multiply by the mask, divide by its sum)."
+            ): lambda token_logps, mask: torch.exp(-token_logps.mean()),
+            (
+                "exp of the MEAN loss per token, not of the sum (a perplexity does not grow with the text's length)."
+            ): lambda token_logps, mask: torch.exp(-(token_logps * mask).sum()),
+            (
+                "pool all real tokens first, then exp: the mean of each row's perplexity is a different number."
+            ): lambda token_logps, mask: torch.exp(-(token_logps * mask).sum(1) / mask.sum(1)).mean(),
             "that is the loss; perplexity is exp(loss).": lambda token_logps, mask: -_mean_logp(token_logps, mask),
         },
     )
@@ -203,24 +204,36 @@ register(
         reference=bigram_probabilities,
         make_inputs=_bigram_inputs,
         mistakes={
-            "padding holds junk ids: count only pairs of real tokens (attention_mask 1).": lambda input_ids, attention_mask, vocab_size, alpha: (
-                _smoothed(_counts(input_ids, attention_mask, vocab_size, padding=True), vocab_size, alpha)
+            (
+                "padding holds junk ids: count only pairs of real tokens (attention_mask 1)."
+            ): lambda input_ids, attention_mask, vocab_size, alpha: _smoothed(
+                _counts(input_ids, attention_mask, vocab_size, padding=True), vocab_size, alpha
             ),
-            "each row is its own text: do not pair one row's last token with the next row's first.": lambda input_ids, attention_mask, vocab_size, alpha: (
-                _smoothed(_counts(input_ids, attention_mask, vocab_size, across_rows=True), vocab_size, alpha)
+            (
+                "each row is its own text: do not pair one row's last token with the next row's first."
+            ): lambda input_ids, attention_mask, vocab_size, alpha: _smoothed(
+                _counts(input_ids, attention_mask, vocab_size, across_rows=True), vocab_size, alpha
             ),
-            "P[a, b] is the probability of b AFTER a: count the pair (x_t, x_t+1) at row x_t, column x_t+1.": lambda input_ids, attention_mask, vocab_size, alpha: (
-                _smoothed(_counts(input_ids, attention_mask, vocab_size, transpose=True), vocab_size, alpha)
+            (
+                "P[a, b] is the probability of b AFTER a: count the pair (x_t, x_t+1) at row x_t, column x_t+1."
+            ): lambda input_ids, attention_mask, vocab_size, alpha: _smoothed(
+                _counts(input_ids, attention_mask, vocab_size, transpose=True), vocab_size, alpha
             ),
-            "normalise each row (the previous token a) over the next token: row a must sum to 1.": lambda input_ids, attention_mask, vocab_size, alpha: (
+            (
+                "normalise each row (the previous token a) over the next token: row a must sum to 1."
+            ): lambda input_ids, attention_mask, vocab_size, alpha: (
                 (_counts(input_ids, attention_mask, vocab_size) + alpha)
                 / (_counts(input_ids, attention_mask, vocab_size).sum(0, keepdim=True) + alpha * vocab_size)
             ),
-            "add α·V to the denominator (α for each of the V possible next tokens), or the rows no longer sum to 1.": lambda input_ids, attention_mask, vocab_size, alpha: (
+            (
+                "add α·V to the denominator (α for each of the V possible next tokens), or the rows no longer sum to 1."
+            ): lambda input_ids, attention_mask, vocab_size, alpha: (
                 (_counts(input_ids, attention_mask, vocab_size) + alpha)
                 / (_counts(input_ids, attention_mask, vocab_size).sum(1, keepdim=True) + alpha)
             ),
-            "smoothing is missing: add α to every count, so a pair never seen keeps a small probability.": lambda input_ids, attention_mask, vocab_size, alpha: (
+            (
+                "smoothing is missing: add α to every count, so a pair never seen keeps a small probability."
+            ): lambda input_ids, attention_mask, vocab_size, alpha: (
                 _counts(input_ids, attention_mask, vocab_size)
                 / _counts(input_ids, attention_mask, vocab_size).sum(1, keepdim=True).clamp(min=1)
             ),

@@ -132,15 +132,19 @@ register(
         reference=bradley_terry_loss,
         make_inputs=_margin_inputs,
         mistakes={
-            "subtract the margin from the reward difference (a wider gap is required), do not add it.": lambda chosen_rewards, rejected_rewards, margin: (
+            (
+                "subtract the margin from the reward difference (a wider gap is required), do not add it."
+            ): lambda chosen_rewards, rejected_rewards, margin: (
                 -F.logsigmoid(chosen_rewards - rejected_rewards + margin).mean()
             ),
-            "the margin goes inside the sigmoid, with the reward difference.": lambda chosen_rewards, rejected_rewards, margin: (
-                (-F.logsigmoid(chosen_rewards - rejected_rewards) + margin).mean()
-            ),
-            "the margin was ignored: subtract it from r_chosen − r_rejected.": lambda chosen_rewards, rejected_rewards, margin: (
-                -F.logsigmoid(chosen_rewards - rejected_rewards).mean()
-            ),
+            (
+                "the margin goes inside the sigmoid, with the reward difference."
+            ): lambda chosen_rewards, rejected_rewards, margin: (
+                -F.logsigmoid(chosen_rewards - rejected_rewards) + margin
+            ).mean(),
+            (
+                "the margin was ignored: subtract it from r_chosen − r_rejected."
+            ): lambda chosen_rewards, rejected_rewards, margin: -F.logsigmoid(chosen_rewards - rejected_rewards).mean(),
             UNSTABLE: lambda chosen_rewards, rejected_rewards, margin: (
                 -torch.log(torch.sigmoid(chosen_rewards - rejected_rewards - margin)).mean()
             ),
@@ -169,27 +173,27 @@ register(
         reference=pairwise_accuracy,
         make_inputs=_acc_inputs,
         mistakes={
-            "a tie (equal rewards) is not a correct ranking: count only r_chosen > r_rejected.": lambda chosen_rewards, rejected_rewards: (
-                float((chosen_rewards >= rejected_rewards).float().mean())
+            (
+                "a tie (equal rewards) is not a correct ranking: count only r_chosen > r_rejected."
+            ): lambda chosen_rewards, rejected_rewards: float((chosen_rewards >= rejected_rewards).float().mean()),
+            (
+                "a tie stays in the denominator and counts as wrong: divide by all pairs, not by the untied ones."
+            ): lambda chosen_rewards, rejected_rewards: float(
+                (chosen_rewards > rejected_rewards).sum() / max(int((chosen_rewards != rejected_rewards).sum()), 1)
             ),
-            "a tie stays in the denominator and counts as wrong: divide by all pairs, not by the untied ones.": lambda chosen_rewards, rejected_rewards: (
-                float(
-                    (chosen_rewards > rejected_rewards).sum() / max(int((chosen_rewards != rejected_rewards).sum()), 1)
-                )
-            ),
-            "a tie counts as wrong, not as half right (that is the win-rate's rule, not accuracy's).": lambda chosen_rewards, rejected_rewards: (
-                float(
-                    (
-                        (chosen_rewards > rejected_rewards).float() + 0.5 * (chosen_rewards == rejected_rewards).float()
-                    ).mean()
-                )
+            (
+                "a tie counts as wrong, not as half right (that is the win-rate's rule, not accuracy's)."
+            ): lambda chosen_rewards, rejected_rewards: float(
+                (
+                    (chosen_rewards > rejected_rewards).float() + 0.5 * (chosen_rewards == rejected_rewards).float()
+                ).mean()
             ),
             "return the share of correct pairs, not their count.": lambda chosen_rewards, rejected_rewards: float(
                 (chosen_rewards > rejected_rewards).sum()
             ),
-            "the comparison is reversed: the chosen answer should get the higher reward.": lambda chosen_rewards, rejected_rewards: (
-                float((chosen_rewards < rejected_rewards).float().mean())
-            ),
+            (
+                "the comparison is reversed: the chosen answer should get the higher reward."
+            ): lambda chosen_rewards, rejected_rewards: float((chosen_rewards < rejected_rewards).float().mean()),
         },
     )
 )

@@ -83,9 +83,13 @@ register(
         reference=completion_labels,
         make_inputs=_labels_inputs,
         mistakes={
-            "padding tokens still carry labels: positions where attention_mask is 0 must be -100 too.": _labels_keep_padding,
+            (
+                "padding tokens still carry labels: positions where attention_mask is 0 must be -100 too."
+            ): _labels_keep_padding,
             "you kept the prompt and hid the answer; the loss belongs on the completion.": _labels_mask_answer,
-            "off by one: the answer starts AT position prompt_length (the first answer token is trained).": _labels_off_by_one,
+            (
+                "off by one: the answer starts AT position prompt_length (the first answer token is trained)."
+            ): _labels_off_by_one,
             "ignored positions must be -100 (what the loss skips), not 0 (a real token id).": _labels_zero_fill,
             "labels keep the shape of input_ids; the shift by one happens inside the loss.": _labels_shifted,
             "padding is where attention_mask is 0, not where the token id is 0: id 0 is a real token here, "
@@ -183,10 +187,20 @@ register(
         reference=sft_loss,
         make_inputs=_loss_inputs,
         mistakes={
-            "shift by one: the logits at position t predict the token at t+1 (drop the last logit and the first label).": _loss_no_shift,
-            "divide by the number of answer tokens, not by every position (ignored positions do not count).": _loss_all_positions,
-            "take the mean over answer tokens, not the sum (the sum grows with batch size and answer length).": _loss_sum,
-            "average over all answer tokens of the batch at once, not per sequence first (TRL weighs every token equally).": _loss_per_sequence_mean,
+            (
+                "shift by one: the logits at position t predict the token at t+1 (drop the last logit and the first "
+                "label)."
+            ): _loss_no_shift,
+            (
+                "divide by the number of answer tokens, not by every position (ignored positions do not count)."
+            ): _loss_all_positions,
+            (
+                "take the mean over answer tokens, not the sum (the sum grows with batch size and answer length)."
+            ): _loss_sum,
+            (
+                "average over all answer tokens of the batch at once, not per sequence first (TRL weighs every token "
+                "equally)."
+            ): _loss_per_sequence_mean,
             "turn logits into log-probabilities first (log_softmax over the vocabulary).": _loss_no_log_softmax,
             "a loss is the NEGATIVE log-likelihood: flip the sign.": _loss_positive,
             "log(softmax(x)) underflows to log(0) = −inf when a token's logit is far below the best one: "
@@ -242,7 +256,9 @@ register(
             "shift by one: the prediction for token t+1 is read at position t.": _acc_no_shift,
             "count only answer tokens: positions labelled -100 are neither hits nor misses.": _acc_all_positions,
             "return the share of hits (a number between 0 and 1), not their count.": _acc_count,
-            "only the label −100 means 'not an answer token': a label of 0 is a real token and counts.": _acc_zero_is_ignored,
+            (
+                "only the label −100 means 'not an answer token': a label of 0 is a real token and counts."
+            ): _acc_zero_is_ignored,
         },
     )
 )

@@ -34,18 +34,18 @@ register(
         reference=label_probability,
         make_inputs=_inputs,
         mistakes={
-            "that is P(prefers A): the probability of B grows with score(B) − score(A).": lambda score_a, score_b, temperature: (
-                torch.sigmoid((score_a - score_b) / temperature)
-            ),
-            "the temperature is missing: divide the score difference by T (a larger T, a noisier person).": lambda score_a, score_b, temperature: (
-                torch.sigmoid(score_b - score_a)
-            ),
-            "divide by T, do not multiply: a larger T must push the probability towards 0.5 (a coin flip).": lambda score_a, score_b, temperature: (
-                torch.sigmoid((score_b - score_a) * temperature)
-            ),
-            "squash the difference into (0, 1) with the sigmoid σ(x) = 1 / (1 + e^(−x)).": lambda score_a, score_b, temperature: (
-                (score_b - score_a) / temperature
-            ),
+            (
+                "that is P(prefers A): the probability of B grows with score(B) − score(A)."
+            ): lambda score_a, score_b, temperature: torch.sigmoid((score_a - score_b) / temperature),
+            (
+                "the temperature is missing: divide the score difference by T (a larger T, a noisier person)."
+            ): lambda score_a, score_b, temperature: torch.sigmoid(score_b - score_a),
+            (
+                "divide by T, do not multiply: a larger T must push the probability towards 0.5 (a coin flip)."
+            ): lambda score_a, score_b, temperature: torch.sigmoid((score_b - score_a) * temperature),
+            (
+                "squash the difference into (0, 1) with the sigmoid σ(x) = 1 / (1 + e^(−x))."
+            ): lambda score_a, score_b, temperature: (score_b - score_a) / temperature,
             "exp(s_B/T) / (exp(s_A/T) + exp(s_B/T)) is right on paper, but exp(150 / T) overflows to inf and "
             "inf / inf = nan: write it as σ((s_B − s_A) / T).": lambda score_a, score_b, temperature: (
                 torch.exp(score_b / temperature) / (torch.exp(score_a / temperature) + torch.exp(score_b / temperature))

@@ -64,7 +64,8 @@ class Classroom:
         for store in stores:
             if store.annotator_id in file_of:
                 raise TutorError(
-                    f"Annotator {store.annotator_id!r} appears in two files ({file_of[store.annotator_id].name} and {store.path.name}); "
+                    f"Annotator {store.annotator_id!r} appears in two files ({file_of[store.annotator_id].name} and "
+                    f"{store.path.name}); "
                     "keep one file per learner (or give each learner their own annotator id)."
                 )
             file_of[store.annotator_id] = store.path
@@ -96,7 +97,8 @@ class Classroom:
                     raise TutorError(
                         f"{first_file[record['pair_id']].name} and {store.path.name} hold pair {record['pair_id']!r} "
                         f"with a different {differs.replace(', ', ' and ')}, so their votes are not about the same "
-                        "answers; merge only files labelled on one shared list of pairs (live pairs differ per learner)."
+                        "answers; merge only files labelled on one shared list of pairs (live pairs differ per "
+                        "learner)."
                     )
                 first_file.setdefault(record["pair_id"], store.path)
                 if record["by"] != "human":

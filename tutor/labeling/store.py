@@ -100,7 +100,8 @@ class LabelStore:
         if read_only:
             if not self.path.is_file():
                 raise TutorError(
-                    f"There is no label file at {str(self.path)!r}; give the path of a .jsonl file written by the labeler."
+                    f"There is no label file at {str(self.path)!r}; give the path of a .jsonl file written by the "
+                    "labeler."
                 )
         else:
             self._prepare()
@@ -136,7 +137,8 @@ class LabelStore:
         if self.pairs is not None and file_fingerprint is not None and file_fingerprint != self.pairs.fingerprint:
             raise TutorError(
                 f"{self.path.name} was written for a different pair set ({file_fingerprint}, these pairs are "
-                f"{self.pairs.fingerprint}); open it with the pairs it was labelled on, or label these pairs in a new file."
+                f"{self.pairs.fingerprint}); open it with the pairs it was labelled on, or label these pairs in a new "
+                "file."
             )
         self.fingerprint = self.pairs.fingerprint if self.pairs is not None else file_fingerprint
 
@@ -155,7 +157,8 @@ class LabelStore:
                 pass
         except OSError as exc:
             raise TutorError(
-                f"Cannot write labels to {str(self.path)!r} ({exc.strerror or exc}); choose a path in a folder you can write to."
+                f"Cannot write labels to {str(self.path)!r} ({exc.strerror or exc}); choose a path in a folder you can "
+                "write to."
             ) from None
         if not existed:
             _fsync_folder(self.path.parent)
@@ -303,7 +306,8 @@ class LabelStore:
                 )
             if not self.pairs.matches(pair):
                 raise TutorError(
-                    f"Pair {pair.id!r} has a different prompt or answers than the pair set says; label the pair as listed."
+                    f"Pair {pair.id!r} has a different prompt or answers than the pair set says; label the pair as "
+                    "listed."
                 )
         return pair
 
@@ -330,7 +334,8 @@ class LabelStore:
             self._refresh_and_check()
             if pair.id in self._live:
                 raise TutorError(
-                    f"Pair {pair.id!r} is already labelled {self._live[pair.id]['label']!r}; undo that label first to change it."
+                    f"Pair {pair.id!r} is already labelled {self._live[pair.id]['label']!r}; undo that label first to "
+                    "change it."
                 )
             return self._write_label(pair, label, left, rationale, by)
 

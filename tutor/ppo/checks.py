@@ -71,7 +71,8 @@ def function_scores(values, n_responses: int, device) -> torch.Tensor:
         raise TutorError("The reward function must return one number per response.") from None
     if len(scores) != n_responses:
         raise TutorError(
-            f"The reward function returned {len(scores)} scores for {n_responses} responses; it must return one per response."
+            f"The reward function returned {len(scores)} scores for {n_responses} responses; it must return one per "
+            "response."
         )
     return scores
 

@@ -91,7 +91,8 @@ def save_stage(course, trainer: PPOTrainer, models: StageModels, history: list[d
         raise TutorError("save_stage() needs trainer.evaluate(baseline=...)'s result, with its win-rate over SFT.")
     if list(result.samples.prompts) != list(stages.load_samples(course, "sft").prompts):
         raise TutorError(
-            "save_stage() needs the run evaluated on the SFT stage's held-out prompts (baseline=stages.load_samples(course, 'sft'))."
+            "save_stage() needs the run evaluated on the SFT stage's held-out prompts "
+            "(baseline=stages.load_samples(course, 'sft'))."
         )
     where = stages.folder(course, "ppo")
     where.mkdir(parents=True, exist_ok=True)
