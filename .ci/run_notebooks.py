@@ -10,8 +10,8 @@ psutil (ipykernel depends on psutil), which every Jupyter environment has.
 
 Writes OUT_DIR/NN_name.ipynb (executed, outputs kept) and OUT_DIR/run.json: per notebook its
 seconds, peak RSS (MB) of this process plus every process under it (the kernel and what it
-starts, polled every 0.1 s: what a container's memory limit counts), and any error; exits 1 if a
-notebook failed.
+starts, polled every 0.1 s: what a container's memory limit counts), and any error (a cell that
+raised, or an output showing a traceback); exits 1 if a notebook failed.
 """
 
 from __future__ import annotations
@@ -79,6 +79,10 @@ def execute(path: Path, out: Path, memory: PeakMemory, timeout: int) -> dict:
         client.execute()
     except CellExecutionError as error:
         record["error"] = str(error)[-3000:]
+    # A failing display (a _repr_*_ that raises) shows a traceback but does not fail its cell.
+    shown = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    if shown and "error" not in record:
+        record["error"] = f"an output shows {shown[0].get('ename')}: {shown[0].get('evalue')}"
     record["seconds"] = round(time.perf_counter() - start, 1)
     record["peak_rss_mb"] = memory.peak_mb
     nbformat.write(nb, out / path.name)

@@ -171,6 +171,12 @@ class SampleViewer:
             self._syncing = False
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        widget = self.widget
+        if hasattr(widget, "_repr_mimebundle_"):  # ipywidgets 8
+            bundle = widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        else:  # ipywidgets 7 (Colab's 7.7.1) displays via _ipython_display_: the same view bundle
+            view = {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}
+            bundle = {"text/plain": repr(widget)[:110], "application/vnd.jupyter.widget-view+json": view}
+            widget._handle_displayed()
         bundle["text/html"] = self.html()  # what a saved notebook or an exported page shows
         return bundle
