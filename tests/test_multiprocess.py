@@ -78,8 +78,10 @@ def ok(result) -> None:
 def test_a_batch_splits_evenly_over_the_processes():
     assert per_process_batch(16, "SFTSettings.batch_size", processes=2) == 8
     assert per_process_batch(16, "SFTSettings.batch_size", processes=1) == 16
-    settings = per_process_settings(PPOSettings(batch_size=12, mini_batch_size=6, calibration_samples=32), 2)
-    assert (settings.batch_size, settings.mini_batch_size, settings.calibration_samples) == (6, 3, 16)
+    settings = per_process_settings(PPOSettings(batch_size=16, mini_batch_size=8, calibration_samples=32), 2)
+    assert (settings.batch_size, settings.mini_batch_size, settings.calibration_samples) == (8, 4, 16)
+    with pytest.raises(TutorError, match="multiple of answers_per_prompt"):  # 6 episodes: not whole groups of 4
+        per_process_settings(PPOSettings(batch_size=12, mini_batch_size=6, answers_per_prompt=4), 2)
 
 
 def test_more_processes_than_the_batch_is_one_sentence():

@@ -63,7 +63,6 @@ def wait_for_kernel_attached(page, timeout: float = 120_000) -> None:
 
 def test_clicks_keys_and_a_double_click_are_saved_to_disk(jupyter_server, page, tmp_path):
     shutil.copy(ROOT / "notebooks" / NOTEBOOK, jupyter_server.root / NOTEBOOK)
-    label_file = jupyter_server.runs / "labels" / "you.jsonl"
     jlab.open_notebook(page, jupyter_server, NOTEBOOK)
     wait_for_kernel_attached(page)
     to_run, widget_cell = cells_up_to_the_widget()
@@ -74,11 +73,14 @@ def test_clicks_keys_and_a_double_click_are_saved_to_disk(jupyter_server, page, 
     widget.locator("button", has_text="A is better").first.wait_for(timeout=300_000)
     progress = widget.locator("b", has_text="labelled").first
     assert progress.inner_text() == "0 / 12 labelled"
-    shot = jlab.screenshot(widget.first, "labeling-widget.png", tmp_path)  # the README's picture
+    labeler = widget.filter(has=page.locator("button", has_text="A is better")).first  # not the file note above it
+    shot = jlab.screenshot(labeler, "labeling-widget.png", tmp_path)  # the README's picture
     assert shot.stat().st_size > 10_000  # a picture of the pair and its buttons, not a blank strip
 
     widget.locator("button", has_text="A is better").first.click()
     expect(progress).to_have_text("1 / 12 labelled", timeout=30_000)  # the kernel saved the click
+    # the labeler keys its file by the pairs it labels (runs/labels/you-live-<fingerprint>.jsonl)
+    (label_file,) = (jupyter_server.runs / "labels").glob("you-*.jsonl")
     widget.locator("button", has_text="Tie").first.click()
     expect(progress).to_have_text("2 / 12 labelled", timeout=30_000)
 
