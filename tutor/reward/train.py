@@ -130,6 +130,11 @@ def train(
             source = f"{s.n_pairs} pairs labelled by the gold annotator ({s.persona}, noise T={s.label_temperature})"
     tokenizer = load_tokenizer(start)
     model = init_reward_model(start, tokenizer, course.device, seed=s.seed, pooling=s.pooling, dropout=s.dropout)
+    return _fit(course, model, tokenizer, data, s, source, callbacks, progress, trainer_options)
+
+
+def _fit(course, model, tokenizer, data, s, source, callbacks, progress, trainer_options=None) -> TrainedReward:
+    """TRL's RewardTrainer on `data`, from wherever `model` stands (a fresh head or a trained one)."""
     check_lm_loss(model, s)
     trainer = make_trainer(
         model,
@@ -143,8 +148,7 @@ def train(
         **(trainer_options or {}),
     )
     trainer.train()
-    model = trainer.model.eval()
-    return TrainedReward(model, tokenizer, trainer, source or "the given data", len(data))
+    return TrainedReward(trainer.model.eval(), tokenizer, trainer, source or "the given data", len(data))
 
 
 def continue_training(
@@ -174,20 +178,8 @@ def continue_training(
         model, tokenizer = load_reward(reward, course.device)
     if data is None or len(data) == 0:
         raise TutorError("continue_training() needs at least one new labelled pair (a TRL preference Dataset).")
-    check_lm_loss(model, s)
     model.train()
-    trainer = make_trainer(
-        model,
-        tokenizer,
-        data,
-        course.model_runs / "reward" / "trainer",
-        course.device,
-        s,
-        callbacks=callbacks,
-        progress=progress,
-    )
-    trainer.train()
-    return TrainedReward(trainer.model.eval(), tokenizer, trainer, source or "the given data", len(data))
+    return _fit(course, model, tokenizer, data, s, source, callbacks, progress)
 
 
 def check_lm_loss(model, settings: RewardSettings) -> None:
