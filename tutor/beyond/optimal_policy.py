@@ -151,6 +151,16 @@ def _adam(model, lr: float):
     return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
 
 
+def _step(optim, model, loss) -> None:
+    """One optimizer step on `loss`, gradients clipped to norm 1 (both methods alike)."""
+    import torch
+
+    optim.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optim.step()
+
+
 def train_ppo_style(
     model,
     ref_seq,
@@ -206,10 +216,7 @@ def train_ppo_style(
             ratio = (logpi.gather(-1, picks) - old_lp).exp()
             clipped = ratio.clamp(1 - settings.cliprange, 1 + settings.cliprange)
             loss = -(weights * torch.min(ratio * advantage, clipped * advantage)).sum(-1).mean()
-            optim.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optim.step()
+            _step(optim, model, loss)
     run.seconds = time.perf_counter() - start
     return run
 
@@ -240,10 +247,7 @@ def train_dpo(
         if step == settings.steps:
             break
         loss, _, _ = dpo_loss(seq[p, w], seq[p, lo], ref_seq[p, w], ref_seq[p, lo], settings.beta)
-        optim.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optim.step()
+        _step(optim, model, loss)
     run.seconds = time.perf_counter() - start
     return run
 
