@@ -204,7 +204,8 @@ def write_notebook(path: Path, cells: list[str | tuple[str, str]], kernel: str =
 def open_notebook(page, server: JupyterServer, name: str, timeout: float = 120_000) -> None:
     """Open `name` (relative to server.root) in JupyterLab and wait until its kernel is idle."""
     page.goto(server.lab_url(name), wait_until="domcontentloaded", timeout=timeout)
-    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=timeout)
+    # the shown notebook's cells: JupyterLab may restore notebooks an earlier test opened, hidden behind it
+    page.locator(f"{_PANEL} .jp-Notebook .jp-Cell").first.wait_for(timeout=timeout)
     deadline = time.monotonic() + timeout / 1000
     while time.monotonic() < deadline:  # the kernel exists on the server and the UI shows idle
         sessions = [s for s in server.api("api/sessions") or [] if s.get("path") == name]
