@@ -86,9 +86,11 @@ def full_run(body: str, results: dict) -> str:
     run = results["run"]
     s = run["summary"]
     base, sft, reward, ppo, dpo = (s[k] for k in ("base", "sft", "reward", "ppo", "dpo"))
+    # The stage records its rounds and labels as totals (older records listed the rounds one by one).
     rounds = dpo.get("rounds") or []
-    labels = sum(r.get("labels", 0) for r in rounds)
-    dpo_detail = f"{len(rounds)} rounds" + (f", {labels:,} annotator labels" if labels else "")
+    n_rounds = dpo.get("rounds_trained", len(rounds))
+    labels = dpo.get("annotator_labels", sum(r.get("labels", 0) for r in rounds))
+    dpo_detail = f"{n_rounds} rounds" + (f", {labels:,} annotator labels" if labels else "")
     rows = [
         (
             "base (shipped)",
