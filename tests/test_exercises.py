@@ -305,3 +305,13 @@ def test_the_hint_is_the_mistake_that_matches_on_most_inputs():
         assert "negated" in result.message
     finally:
         del ex.REGISTRY["toy_sign"]
+
+
+def test_token_accuracy_rejects_its_mistakes_on_every_seed():
+    """On purely random logits over the checkers' 11-token vocabulary an accuracy read at the wrong
+    position could tie the right one (it passed on seed 2069): the inputs now predict most tokens."""
+    exercise = ex.get("token_accuracy")
+    for seed in (2069, *range(300)):
+        assert ex.check("token_accuracy", exercise.reference, seed=seed, quiet=True), seed
+        for hint, wrong in exercise.mistakes.items():
+            assert not ex.check("token_accuracy", wrong, seed=seed, quiet=True).passed, (seed, hint)

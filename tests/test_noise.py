@@ -2,7 +2,14 @@
 
 import pytest
 
-from tutor.core.noise import compare_shares, difference_floor, share_noise, within_floor
+from tutor.core.noise import (
+    compare_means,
+    compare_shares,
+    difference_floor,
+    mean_difference_floor,
+    share_noise,
+    within_floor,
+)
 from tutor.errors import TutorError
 
 
@@ -30,3 +37,16 @@ def test_compare_shares_says_no_measurable_difference_inside_the_floor():
 
 def test_within_floor_lists_what_a_ranking_cannot_separate():
     assert within_floor({"a": 0.8, "b": 0.75, "c": 0.5}, 0.1) == ["a", "b"]
+
+
+def test_mean_difference_floor_is_1_96_standard_errors_of_the_difference():
+    assert mean_difference_floor(1.5, 24) == pytest.approx(1.96 * (2 * 1.5**2 / 24) ** 0.5)
+    assert mean_difference_floor(1.5, 24, 0.5, 96) == pytest.approx(1.96 * (1.5**2 / 24 + 0.5**2 / 96) ** 0.5)
+    with pytest.raises(TutorError, match="at least one answer"):
+        mean_difference_floor(1.0, 0)
+
+
+def test_compare_means_ranks_only_beyond_the_floor():
+    assert compare_means("gold", ("β = 0", 1.9), ("β = 1", 2.1), floor=0.5).endswith("no measurable difference.")
+    text = compare_means("gold", ("β = 0", 0.4), ("β = 1", 2.1), floor=0.5)
+    assert "β = 1 is higher by 1.70" in text and "± 0.50" in text

@@ -6,6 +6,8 @@ import pytest
 from tutor import TutorError
 from tutor.labs.ppo_sweeps import (
     beta_sweep,
+    beta_verdict,
+    gold_floor,
     large_learning_rate,
     last_mean,
     peak_gold_step,
@@ -87,8 +89,30 @@ def test_last_mean_averages_the_last_k_steps_and_peak_gold_step_counts_from_one(
     history = [{"gold/score": g} for g in (1.0, 4.0, 2.0, 3.0)]
     assert last_mean(history, "gold/score", k=3) == pytest.approx(3.0)
     assert last_mean(history, "gold/score", k=1) == 3.0
-    assert last_mean(history[:2], "gold/score", k=3) == pytest.approx(5.0 / 3)  # a short run: divided by k
+    assert last_mean(history[:2], "gold/score", k=3) == pytest.approx(2.5)  # a short run: the steps it has
     assert peak_gold_step(history) == 2
+
+
+def step(gold: float, sd: float = 1.5, n: int = 24) -> dict:
+    return {"gold/score": gold, "gold/score_sd": sd, "gold/answers": n}
+
+
+def test_gold_floor_is_the_95_percent_floor_of_two_means_and_shrinks_with_more_answers():
+    a, b = [step(1.0)] * 3, [step(1.2)] * 3
+    assert gold_floor(a, b) == pytest.approx(1.96 * (2 * 1.5**2 / 72) ** 0.5)
+    assert gold_floor(a[:1], b[:1], k=1) == pytest.approx(1.96 * (2 * 1.5**2 / 24) ** 0.5)
+    assert gold_floor([step(1.0, n=96)] * 3, [step(1.2, n=96)] * 3) < gold_floor(a, b)
+
+
+def test_beta_verdict_ranks_only_differences_beyond_the_noise_floor():
+    class Run:
+        def __init__(self, golds, sd):
+            self.history = [step(g, sd) for g in golds]
+
+    runs = {"β = 0": Run([0.5] * 3, 1.5), "β = 0.05": Run([0.6] * 3, 1.5), "β = 1": Run([2.0] * 3, 0.2)}
+    close, far = beta_verdict(runs, list(runs))
+    assert "β = 0 0.50, β = 0.05 0.60" in close and close.endswith("no measurable difference.")
+    assert "β = 1 is higher by 1.40" in far
 
 
 def test_seed_gap_compares_the_gold_score_over_the_steps_both_runs_made(tmp_path, models, trained):
@@ -98,6 +122,8 @@ def test_seed_gap_compares_the_gold_score_over_the_steps_both_runs_made(tmp_path
     assert (gap.other.reward_mean, gap.other.reward_std) == (trained.reward_mean, trained.reward_std)
     assert gap.gaps == [abs(trained.history[0]["gold/score"] - gap.other.history[0]["gold/score"])]
     assert gap.mean == gap.largest == gap.gaps[0] and gap.largest_step == 1
+    assert gap.floors == [pytest.approx(gold_floor(trained.history[:1], gap.other.history, k=1))]
+    assert gap.beyond_noise == int(gap.gaps[0] > gap.floors[0])
     assert list(plot.runs) == ["seed 0", "seed 1"]
 
 

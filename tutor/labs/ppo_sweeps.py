@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from tutor.core.noise import compare_means, mean_difference_floor
 from tutor.errors import TutorError
 from tutor.ppo import PPOSettings, PPOTrainer, StageModels, make_trainer
 from tutor.ui.dashboards import shown_on
@@ -70,11 +71,24 @@ def beta_sweep(
 
 
 def last_mean(history: Sequence[dict], key: str, k: int = 3) -> float:
-    """`key` averaged over the last k steps of a run (a single rollout is a noisy measurement).
+    """`key` averaged over the last k steps of a run (a single rollout is a noisy measurement); a run
+    shorter than k steps averages the steps it has."""
+    last = history[-k:]
+    return sum(h[key] for h in last) / len(last)
 
-    It divides by k even when the run has fewer steps, as notebook 05 always has (FAST mode's
-    β = 1 run of 2 steps then reads low by a third)."""
-    return sum(h[key] for h in history[-k:]) / k
+
+def gold_floor(a: Sequence[dict], b: Sequence[dict], k: int = 3) -> float:
+    """95 % noise floor of the difference between two runs' gold scores averaged over their last k
+    steps: two samplings of the same policy differ by more only 5 % of the time. Each step logs the
+    spread of its answers' gold scores (`gold/score_sd`) and how many it scored (`gold/answers`)."""
+
+    def spread(history: Sequence[dict]) -> tuple[float, int]:
+        last = history[-k:]
+        n = sum(h["gold/answers"] for h in last)
+        return (sum(h["gold/score_sd"] ** 2 * h["gold/answers"] for h in last) / n) ** 0.5, n
+
+    (sd_a, n_a), (sd_b, n_b) = spread(a), spread(b)
+    return mean_difference_floor(sd_a, n_a, sd_b, n_b)
 
 
 def peak_gold_step(history: Sequence[dict]) -> int:
@@ -97,12 +111,25 @@ def sweep_table(runs: Mapping[str, PPOTrainer], k: int = 3) -> pd.DataFrame:
     ).round(2)
 
 
+def beta_verdict(runs: Mapping[str, PPOTrainer], names: Sequence[str], k: int = 3) -> list[str]:
+    """One sentence per neighbouring pair of `names` (runs in order of β): which gold score over the
+    last k steps is higher, or "no measurable difference" inside their noise floor."""
+    lines = []
+    for a, b in zip(names, names[1:], strict=False):
+        ha, hb = runs[a].history, runs[b].history
+        first, second = (a, last_mean(ha, "gold/score", k)), (b, last_mean(hb, "gold/score", k))
+        lines.append(compare_means(f"gold score, last {k} steps", first, second, gold_floor(ha, hb, k)))
+    return lines
+
+
 @dataclass
 class SeedGap:
-    """Two runs that differ only in their seed: the gold score's gap at each step they share."""
+    """Two runs that differ only in their seed: the gold score's gap at each step they share, and the
+    gap two samplings of one policy would show at that step (its 95 % noise floor)."""
 
     other: PPOTrainer  # the run with the other seed
     gaps: list[float]  # |gold score of run 1 − run 2|, per step
+    floors: list[float]  # 95 % noise floor of that gap, per step
 
     @property
     def mean(self) -> float:
@@ -116,6 +143,11 @@ class SeedGap:
     @property
     def largest(self) -> float:
         return self.gaps[self.largest_step - 1]
+
+    @property
+    def beyond_noise(self) -> int:
+        """Steps whose gap is larger than its noise floor: where the seeds measurably part ways."""
+        return sum(g > f for g, f in zip(self.gaps, self.floors, strict=True))
 
 
 def seed_gap(
@@ -132,9 +164,10 @@ def seed_gap(
         name=f"seed {seed}",
         reward_stats=(trainer.reward_mean, trainer.reward_std),
     )
-    shared = zip(trainer.history, other.history, strict=False)  # the steps both runs made
+    shared = list(zip(trainer.history, other.history, strict=False))  # the steps both runs made
     gaps = [abs(a["gold/score"] - b["gold/score"]) for a, b in shared]
-    return SeedGap(other, gaps)
+    floors = [gold_floor([a], [b], k=1) for a, b in shared]
+    return SeedGap(other, gaps, floors)
 
 
 def large_learning_rate(

@@ -462,9 +462,11 @@ def gold_metrics(gold, prompts: Sequence[str], texts: Sequence[str]) -> dict:
     """The gold annotator's mean score and the attribute profile of a batch (analysed once)."""
     parsed = [parse_prompt(p) for p in prompts]
     profiles = [analyse(t, p) for t, p in zip(texts, parsed, strict=True)]
-    out = {
-        "gold/score": sum(score_profile(gold.persona, p, a) for p, a in zip(parsed, profiles, strict=True)) / len(texts)
-    }
+    scores = [score_profile(gold.persona, p, a) for p, a in zip(parsed, profiles, strict=True)]
+    mean = sum(scores) / len(scores)
+    # The spread across answers: what a noise floor for the mean needs (tutor.core.noise).
+    sd = (sum((x - mean) ** 2 for x in scores) / (len(scores) - 1)) ** 0.5 if len(scores) > 1 else 0.0
+    out = {"gold/score": mean, "gold/score_sd": sd, "gold/answers": len(scores)}
     for key in PROFILE_METRICS:
         out[f"profile/{key}"] = sum(float(getattr(a, key)) for a in profiles) / len(profiles)
     return out
