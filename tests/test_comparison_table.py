@@ -46,6 +46,18 @@ def test_summarise_gives_mean_and_sample_spread():
     s = comparison.summarise([_record("dpo", i, w, 1.0, 10.0 + i, 500) for i, w in enumerate([0.6, 0.7, 0.8])])
     assert s["win"] == pytest.approx(0.7) and s["win_sd"] == pytest.approx(0.1)
     assert s["win_range"] == (0.6, 0.8) and s["seconds"] == pytest.approx(11.0) and s["peak_rss_mb"] == 500
+    low, high = s["win_interval"]
+    assert low == pytest.approx(0.7 - 4.303 * 0.1 / 3**0.5) and high == pytest.approx(0.7 + 4.303 * 0.1 / 3**0.5)
+    assert s["seconds_median"] == 11.0 and s["seconds_range"] == (10.0, 12.0)
+
+
+def test_wall_time_is_a_median_that_one_slow_run_does_not_move():
+    s = comparison.summarise([_record("dpo", i, 0.7, 1.0, t) for i, t in enumerate([40.0, 42.0, 120.0])])
+    cell = comparison.table.wall_time(s)
+    assert cell.startswith("42 s median, 40–120 s over 3 runs") and "load" in cell
+    assert comparison.table.win_rate_cell(comparison.summarise([_record("dpo", 0, 0.7, 1.0, 5.0)])).endswith(
+        "(one seed: no interval)"
+    )
     with pytest.raises(TutorError):
         comparison.summarise([])
 

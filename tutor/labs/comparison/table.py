@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tutor.errors import TutorError
+from tutor.exercises.comparison import seed_interval  # the interval the notebook asks learners to write
 
 # Our implementation of each method: the files under tutor/ that make up the algorithm (not its
 # input checks or settings). The last entries are the single modules they are being split from:
@@ -90,8 +91,33 @@ def summarise(records: Sequence[dict]) -> dict:
     for name, values in (("win", win), ("kl", kl), ("seconds", seconds)):
         summary[name], summary[name + "_sd"] = mean_and_sd(values)
     summary["win_range"] = (min(win), max(win))
+    summary["win_interval"] = seed_interval(win) if len(win) > 1 else None
+    ordered = sorted(seconds)
+    mid = len(ordered) // 2
+    summary["seconds_median"] = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    summary["seconds_range"] = (ordered[0], ordered[-1])
     summary["peak_rss_mb"] = max(memory) if memory else None
     return summary
+
+
+def wall_time(summary: dict) -> str:
+    """The median and range of the runs' wall times: one run slowed by a busy machine moves a mean
+    and its sd a lot (it once printed "51 s ± 43"), the median hardly."""
+    low, high = summary["seconds_range"]
+    if summary["seeds"] < 2:
+        return f"{summary['seconds_median']:.0f} s (one run; times depend on the machine's load)"
+    return (
+        f"{summary['seconds_median']:.0f} s median, {low:.0f}–{high:.0f} s over {summary['seeds']} runs "
+        "(times depend on the machine's load)"
+    )
+
+
+def win_rate_cell(summary: dict) -> str:
+    """The mean win-rate with its 95 % interval over seeds (t-interval), or the one seed's number."""
+    if summary["win_interval"] is None:
+        return f"{summary['win']:.0%} (one seed: no interval)"
+    low, high = summary["win_interval"]
+    return f"{summary['win']:.0%} (95 % interval {low:.0%}–{high:.0%}, {summary['seeds']} seeds)"
 
 
 def describe_run(record: dict) -> str:
@@ -163,13 +189,12 @@ def _ppo_column(ppo: Sequence[dict], reward_record: dict | None, lines: dict) ->
         ),
         "stability (win-rate across seeds)": _stability(summary),
         "compute cost (wall time)": (
-            f"{summary['seconds']:.0f} s ± {summary['seconds_sd']:.0f}"
-            + (f" + reward model {reward_seconds:.0f} s" if reward_seconds else "")
+            wall_time(summary) + (f" + reward model {reward_seconds:.0f} s" if reward_seconds else "")
         ),
         "peak memory (training process)": _peak_memory(summary),
         "models in memory": models_in_memory("ppo", ppo[0]),
         "implementation (lines of code)": f"{lines['ppo']['ours']} of ours (written from scratch)",
-        "gold win-rate over SFT": f"{summary['win']:.0%}",
+        "gold win-rate over SFT": win_rate_cell(summary),
         "KL to SFT (nats per answer)": f"{summary['kl']:.2f} ± {summary['kl_sd']:.2f}",
     }
 
@@ -181,13 +206,13 @@ def _dpo_column(dpo: Sequence[dict], lines: dict) -> dict[str, str]:
         "RL loop": dpo_loop(dpo[0]["metrics"]),
         "annotator labels used": dpo_labels(dpo[0]["metrics"]),
         "stability (win-rate across seeds)": _stability(summary),
-        "compute cost (wall time)": f"{summary['seconds']:.0f} s ± {summary['seconds_sd']:.0f}",
+        "compute cost (wall time)": wall_time(summary),
         "peak memory (training process)": _peak_memory(summary),
         "models in memory": models_in_memory("dpo"),
         "implementation (lines of code)": (
             f"{lines['dpo']['ours']} of ours + TRL's DPOTrainer ({lines['dpo']['library']})"
         ),
-        "gold win-rate over SFT": f"{summary['win']:.0%}",
+        "gold win-rate over SFT": win_rate_cell(summary),
         "KL to SFT (nats per answer)": f"{summary['kl']:.2f} ± {summary['kl_sd']:.2f}",
     }
 
