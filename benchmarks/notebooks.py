@@ -28,10 +28,11 @@ TARGETS = {
     "00_welcome": (60, 20),
     "01_pretraining": (60, 20),
     "02_sft": (60, 20),
-    "04_reward_model": (60, 20),
-    "05_ppo": (120, 30),
+    "04_reward_model": (75, 20),  # issue 17
+    "05_ppo": (150, 30),  # issue 17
     "06_dpo": (90, 30),
-    "07_ppo_vs_dpo": (180, 30),
+    "07_ppo_vs_dpo": (300, 30),  # issue 18
+    "08_beyond": (180, 30),  # issue 19
 }
 PEAK_RSS_MB = 1.5 * 1024
 
