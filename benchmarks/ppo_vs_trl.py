@@ -9,7 +9,8 @@ are comparable only between runs of one process (the machine is shared): `--part
 processes split the seeds, and `--merge` joins their files, keeping each part's timings together.
 
 Run: ``PYTHONPATH=. python benchmarks/ppo_vs_trl.py [--seeds 0 1 2] [--methods ppo rloo grpo]
-[--steps 45] [--part NAME] [--merge PART.json ...]``.
+[--steps 45] [--set beta=0.03 ...] [--part NAME] [--merge PART.json ...]``. `--set` changes PPOSettings
+fields for every method (RLOO and GRPO take the β, learning rate, batch and lengths from them too).
 """
 
 from __future__ import annotations
@@ -35,7 +36,24 @@ TARGETS = {"ppo_win_rate_mean": 0.82, "ppo_win_rate_each": 0.78, "ppo_kl_max": 5
 MODELS_IN_MEMORY = {"ppo": 4, "rloo": 3, "grpo": 3}  # policy, reference, reward (+ value model for PPO)
 
 
-def run_one(course, models, method: str, seed: int, steps: int | None) -> dict:
+def parse_changes(pairs: list[str]) -> dict:
+    """`--set name=value ...` → PPOSettings changes, each value cast to its field's type."""
+    from dataclasses import fields
+
+    from tutor.ppo import PPOSettings
+
+    types = {f.name: type(getattr(PPOSettings(), f.name)) for f in fields(PPOSettings)}
+    changes = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in types:
+            raise SystemExit(f"--set {pair}: PPOSettings has no field {name!r}; fields: {', '.join(types)}.")
+        kind = types[name]
+        changes[name] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    return changes
+
+
+def run_one(course, models, method: str, seed: int, steps: int | None, changes: dict | None = None) -> dict:
     import torch
 
     from tutor import stages
@@ -44,7 +62,7 @@ def run_one(course, models, method: str, seed: int, steps: int | None) -> dict:
     from tutor.ppo.trl_peers import PeerSettings, train_peer
     from tutor.world import GoldAnnotator
 
-    settings = PPOSettings.for_mode(course.fast, seed=seed)
+    settings = PPOSettings.for_mode(course.fast, seed=seed, **(changes or {}))
     if steps is not None:
         settings = replace(settings, steps=steps)
     baseline = stages.load_samples(course, "sft")
@@ -85,6 +103,7 @@ def run_one(course, models, method: str, seed: int, steps: int | None) -> dict:
         "method": method,
         "seed": seed,
         "steps": settings.steps,
+        "changes": changes or {},
         "episodes": episodes,
         "train_seconds": round(seconds, 1),
         "episodes_per_second": round(episodes / seconds, 2),
@@ -134,6 +153,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=["ppo", "rloo", "grpo"])
     parser.add_argument("--steps", type=int, default=None, help="default: the ppo stage's")
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE", help="PPOSettings changes")
     parser.add_argument("--part", default=None, help="write results/ppo_vs_trl.PART.json (merge them later)")
     parser.add_argument("--merge", nargs="+", default=None, help="part files to join into ppo_vs_trl.json")
     args = parser.parse_args()
@@ -154,6 +174,7 @@ def main() -> None:
     import tutor
     from tutor.ppo import PPOSettings, load_models
 
+    changes = parse_changes(args.set)
     course = tutor.setup(FAST=False, quiet=True)
     models = load_models(course)
     result = {
@@ -166,14 +187,14 @@ def main() -> None:
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
         "targets": TARGETS,
-        "ppo_settings": asdict(PPOSettings.for_mode(False)),
+        "ppo_settings": asdict(PPOSettings.for_mode(False, **changes)),
         "part": args.part or "",
         "runs": [],
     }
     start = time.perf_counter()
     for seed in args.seeds:
         for method in args.methods:
-            row = {**run_one(course, models, method, seed, args.steps), "part": args.part or ""}
+            row = {**run_one(course, models, method, seed, args.steps, changes), "part": args.part or ""}
             print(json.dumps(row), flush=True)
             result["runs"].append(row)
     result["seconds"] = round(time.perf_counter() - start, 1)

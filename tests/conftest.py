@@ -1,5 +1,8 @@
 """Fixtures shared by the test files: the shipped tiny model, a copy of it nudged away from it, and
-a FAST-mode course whose stages live in a temporary runs folder."""
+a FAST-mode course whose stages live in a temporary runs folder, and the published exercise solutions."""
+
+import importlib.util
+from pathlib import Path
 
 import pytest
 import torch
@@ -36,3 +39,17 @@ def nudged_model():
 def fast_course(tmp_path_factory):
     """A FAST-mode course on the tiny model with its own runs folder (shared within a test file)."""
     return Course(fast=True, model="tiny", runs=tmp_path_factory.mktemp("runs"), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def course_solutions():
+    """Load course/solutions/<notebook>.py as a module, e.g. ``course_solutions("05_ppo").gae``."""
+    folder = Path(__file__).resolve().parents[1] / "course" / "solutions"
+
+    def load(notebook: str):
+        spec = importlib.util.spec_from_file_location(f"solutions_{notebook}", folder / f"{notebook}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,7 +1,6 @@
 """The exercise checker: accepts right answers (ours and the published solutions), rejects the
 typical wrong ones with the hint that names the mistake, and never reveals the solution."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ OWN = (
     "bradley_terry_margin_loss",
     "pairwise_accuracy",
 )
-
-
-def load_solutions(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "course" / "solutions" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def all_exercises():
@@ -159,16 +151,16 @@ def _same(x, y) -> bool:
         ),
     ],
 )
-def test_published_solutions_pass(module, names):
-    solutions = load_solutions(module)
+def test_published_solutions_pass(module, names, course_solutions):
+    solutions = course_solutions(module)
     for name in names:
         for seed in SEEDS:
             result = ex.check(name, getattr(solutions, name), seed=seed, quiet=True)
             assert result.passed, f"{module}.{name}: {result.message}"
 
 
-def test_solutions_pass_on_other_seeds_too():
-    solutions = load_solutions("04_reward_model")
+def test_solutions_pass_on_other_seeds_too(course_solutions):
+    solutions = course_solutions("04_reward_model")
     for seed in range(1, 4):
         assert ex.check("bradley_terry_loss", solutions.bradley_terry_loss, seed=seed, quiet=True)
 

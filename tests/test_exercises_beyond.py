@@ -1,26 +1,15 @@
 """The Beyond exercises accept the published solutions and reject the typical mistakes, naming them."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from tutor.exercises import check, get
 
-ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("optimal_policy", "kl_divergence", "distinct_n")
 
 
-def _solutions():
-    spec = importlib.util.spec_from_file_location("solutions_08", ROOT / "course" / "solutions" / "08_beyond.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_solution_passes(name):
-    result = check(name, getattr(_solutions(), name), quiet=True)
+def test_solution_passes(name, course_solutions):
+    result = check(name, getattr(course_solutions("08_beyond"), name), quiet=True)
     assert result.passed, result.message
 
 
@@ -39,10 +28,10 @@ def test_a_hard_coded_answer_fails():
     assert not result.passed
 
 
-def test_the_optimal_policy_on_a_worked_example():
+def test_the_optimal_policy_on_a_worked_example(course_solutions):
     import torch
 
-    solution = _solutions().optimal_policy
+    solution = course_solutions("08_beyond").optimal_policy
     ref = torch.tensor([[0.5, 0.5]], dtype=torch.float64)
     rewards = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
     # π*(first) = e / (e + 1) at β = 1

@@ -1,26 +1,15 @@
 """The DPO exercises accept the published solutions and reject the typical mistakes, naming them."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from tutor.exercises import check, get
 
-ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("sequence_logps", "implicit_reward", "dpo_loss")
 
 
-def _solutions():
-    spec = importlib.util.spec_from_file_location("solutions_06", ROOT / "course" / "solutions" / "06_dpo.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_solution_passes(name):
-    result = check(name, getattr(_solutions(), name), quiet=True)
+def test_solution_passes(name, course_solutions):
+    result = check(name, getattr(course_solutions("06_dpo"), name), quiet=True)
     assert result.passed, result.message
 
 

@@ -1,27 +1,16 @@
 """The PPO exercise checkers accept correct answers and name the typical mistakes."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from tutor.exercises import check, get
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "course" / "solutions" / "05_ppo.py"
 NAMES = ("kl_penalty_rewards", "gae", "clipped_surrogate")
 
 
-def solutions():
-    spec = importlib.util.spec_from_file_location("solutions_05", SOLUTIONS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_reference_and_course_solution_pass(name):
+def test_reference_and_course_solution_pass(name, course_solutions):
     assert check(name, get(name).reference, quiet=True)
-    assert check(name, getattr(solutions(), name), quiet=True)
+    assert check(name, getattr(course_solutions("05_ppo"), name), quiet=True)
 
 
 @pytest.mark.parametrize(
