@@ -34,3 +34,17 @@ def test_every_part_of_the_package_is_on_readmes_map():
 def test_everything_on_readmes_map_exists():
     for entry in _map_entries():
         assert (ROOT / "tutor" / entry.rstrip("/")).exists(), f"README's map names tutor/{entry}, which does not exist"
+
+
+def test_no_benchmark_script_shadows_an_installed_package():
+    """`python benchmarks/x.py` puts benchmarks/ first on sys.path: a script named like a package
+    (benchmarks/multiprocess.py once hid the `multiprocess` that `datasets` imports) breaks every
+    benchmark that trains."""
+    import importlib.util
+
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        spec = importlib.util.find_spec(script.stem)
+        origin = Path(spec.origin) if spec is not None and spec.origin else None
+        assert spec is None or origin == script, (
+            f"benchmarks/{script.name} has the name of the installed module {script.stem!r} ({origin}); rename it"
+        )

@@ -2,8 +2,8 @@
 (tests/multiprocess_run.py): seconds per stage, how far the ranks' weights are from each other and
 from the single-process run, and PPO's seed-to-seed spread. Writes benchmarks/results/multiprocess.json.
 
-    python benchmarks/multiprocess.py               # runs the three launches (a few minutes)
-    python benchmarks/multiprocess.py --from DIR    # summarise earlier runs: DIR/two, DIR/one, DIR/one-seed1
+    python benchmarks/two_processes.py               # runs the three launches (a few minutes)
+    python benchmarks/two_processes.py --from DIR    # summarise earlier runs: DIR/two, DIR/one, DIR/one-seed1
 """
 
 from __future__ import annotations
