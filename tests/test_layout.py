@@ -44,7 +44,7 @@ def test_no_benchmark_script_shadows_an_installed_package():
 
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         spec = importlib.util.find_spec(script.stem)
-        origin = Path(spec.origin) if spec is not None and spec.origin else None
-        assert spec is None or origin == script, (
+        origin = Path(spec.origin) if spec is not None and spec.has_location else None  # not a namespace folder
+        assert origin is None or origin == script, (
             f"benchmarks/{script.name} has the name of the installed module {script.stem!r} ({origin}); rename it"
         )
