@@ -161,13 +161,51 @@ def noise(body: str, results: dict) -> str:
     )
 
 
-PARTS = {"course-map": course_map, "course-times": course_times, "full-run": full_run, "noise": noise}
+def equal_labels(body: str, results: dict) -> str:
+    """Notebook 07's fair fight: PPO and DPO on the same labels, mean and 95 % interval over seeds."""
+    sys.path.insert(0, str(ROOT))
+    from tutor.labs.comparison.budget import difference_interval, main_rows
+
+    data = results["comparison"]
+    lines = [
+        "| regime | annotator labels | PPO win-rate over SFT | DPO win-rate over SFT | DPO − PPO (95 % interval) |",
+        "|---|---|---|---|---|",
+    ]
+
+    def cell(row) -> str:
+        low, high = max(0.0, row["win_interval"][0]), min(1.0, row["win_interval"][1])
+        return f"{pct(row['win_rate'])} ({pct(low)}–{pct(high)}) at KL {row['kl']:.1f}"
+
+    seeds = set()
+    for regime, rows in main_rows(data["summary"]).items():
+        ppo, dpo = rows.get("ppo"), rows.get("dpo")
+        if not (ppo and dpo and min(len(ppo["seeds"]), len(dpo["seeds"])) > 1):
+            continue
+        seeds.add(len(ppo["seeds"]))
+        low, high = difference_interval(ppo["win_rates"], dpo["win_rates"])
+        gap = f"{low * 100:+.0f} to {high * 100:+.0f} points".replace("-", "−") + (
+            " (no measurable difference)" if low <= 0 <= high else ""
+        )
+        lines.append(f"| {regime} | {ppo['annotator_labels']:,} | {cell(ppo)} | {cell(dpo)} | {gap} |")
+    return (
+        f"At equal labels (notebook 07's fair fight, `benchmarks/results/comparison.json`, {max(seeds)} seeds each, "
+        f"measured {data['when'][:10]}):\n\n" + "\n".join(lines) + "\n"
+    )
+
+
+PARTS = {
+    "course-map": course_map,
+    "course-times": course_times,
+    "full-run": full_run,
+    "noise": noise,
+    "equal-labels": equal_labels,
+}
 
 
 def render(readme: str, results: dict | None = None) -> str:
     """README with every generated part rewritten from `results` (default: the committed ones)."""
     if results is None:
-        results = {name: load(name) for name in ("notebooks", "run", "eval_noise", "machines", "dpo")}
+        results = {name: load(name) for name in ("notebooks", "run", "eval_noise", "machines", "dpo", "comparison")}
     found = set()
 
     def replace(match: re.Match) -> str:

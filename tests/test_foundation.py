@@ -172,3 +172,26 @@ def test_summary_tables_show_each_stage_and_ppo_beside_dpo():
     comparison = ppo_vs_dpo_table(summary)
     assert "1000 (reward model)" in comparison and "1800 (each round" in comparison and "3 rounds" in comparison
     assert ppo_vs_dpo_table({"sft": summary["sft"]}) is None
+    same = {"seconds": 30.0, "gold_win_rate_vs_sft": 0.61, "kl": 1.5, "annotator_labels": 1000}
+    lines = ppo_vs_dpo_table(summary, same).splitlines()
+    assert lines[0].split() == ["PPO", "(RLHF)", "DPO", "(its", "recipe)", "DPO,", "PPO's", "labels"]
+    win = next(line for line in lines if line.startswith("gold win-rate"))
+    labels = next(line for line in lines if line.startswith("annotator labels"))
+    assert win.split()[-3:] == ["85%", "90%", "61%"] and labels.rstrip().endswith("1000")
+
+
+def test_run_trains_dpo_on_ppos_labels_only_when_the_reward_model_learned_the_gold_pairs(fast_course, monkeypatch):
+    from tutor.cli import equal_label_dpo
+    from tutor.labs.comparison import budget
+
+    trained = []
+    monkeypatch.setattr(
+        budget, "arm_record", lambda course, arm: trained.append(arm) or {"seconds": 1.0, "metrics": {"kl": 0.1}}
+    )
+    summary = {"ppo": {}, "dpo": {}, "reward": {"source": "your 40 labels from notebook 03", "n_train_pairs": 40}}
+    assert equal_label_dpo(fast_course, summary) is None and not trained
+    summary["reward"]["source"] = "160 pairs labelled by the gold annotator (riley)"
+    summary["reward"]["n_train_pairs"] = 160
+    assert equal_label_dpo(fast_course, summary) == {"seconds": 1.0, "kl": 0.1}
+    assert trained == [budget.Arm("offline", "dpo", 160, seed=fast_course.seed)]
+    assert equal_label_dpo(fast_course, {"dpo": {}, "reward": summary["reward"]}) is None  # no PPO stage

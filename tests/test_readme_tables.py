@@ -26,7 +26,7 @@ def test_readme_matches_the_committed_results():
 def test_a_changed_result_changes_readme():
     tables = script()
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    results = {name: tables.load(name) for name in ("notebooks", "run", "eval_noise", "machines", "dpo")}
+    results = {name: tables.load(name) for name in ("notebooks", "run", "eval_noise", "machines", "dpo", "comparison")}
     changed = copy.deepcopy(results)
     changed["notebooks"]["notebooks"]["02_sft"]["full"]["seconds"] = 1234.0
     changed["run"]["summary"]["ppo"]["gold_win_rate_vs_sft"] = 0.123

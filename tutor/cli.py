@@ -32,28 +32,58 @@ def summary_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def ppo_vs_dpo_table(summary: dict) -> str | None:
-    """The seed's comparison, with this run's numbers: gold win-rate over SFT, KL, training time."""
+def ppo_vs_dpo_table(summary: dict, same_labels: dict | None = None) -> str | None:
+    """The seed's comparison, with this run's numbers: gold win-rate over SFT, KL, training time.
+    `same_labels`: DPO trained on the very pairs the reward model learned (`equal_label_dpo`), the
+    column that compares the methods at equal labels (the stages' recipes spend different labels)."""
     if not {"ppo", "dpo"} <= set(summary):
         return None
-    rows = [("", "PPO (RLHF)", "DPO")]
+    from tutor.labs.comparison import dpo_labels, dpo_loop
+
+    columns = {"ppo": summary["ppo"], "dpo": summary["dpo"]}
+    header = ["", "PPO (RLHF)", "DPO (its recipe)"]
+    if same_labels:
+        columns["same"] = same_labels
+        header.append("DPO, PPO's labels")
+    rows = [tuple(header)]
     for key, label, fmt in (
         ("gold_win_rate_vs_sft", "gold win-rate vs SFT", "{:.0%}"),
         ("kl", "KL to SFT (nats/answer)", "{:.2f}"),
         ("seconds", "training time (s)", "{:.0f}"),
     ):
-        cells = [summary[m].get(key) for m in ("ppo", "dpo")]
+        cells = [column.get(key) for column in columns.values()]
         rows.append((label, *(fmt.format(c) if isinstance(c, int | float) else "-" for c in cells)))
-    from tutor.labs.comparison import dpo_labels, dpo_loop
-
     rm_labels = summary.get("reward", {}).get("n_train_pairs")
-    rows.append(("reward model", "yes (stage 'reward')", "no"))
-    rows.append(("RL loop", "yes (sample, score, update)", dpo_loop(summary["dpo"])))
-    rows.append(("annotator labels", f"{rm_labels} (reward model)" if rm_labels else "-", dpo_labels(summary["dpo"])))
-    width = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = [f"{r[0]:<{width[0]}}  {r[1]:<{width[1]}}  {r[2]}".rstrip() for r in rows]
+    same = (
+        ["no", "no: one supervised loss over fixed pairs", str(same_labels.get("annotator_labels"))]
+        if same_labels
+        else []
+    )
+    rows.append(("reward model", "yes (stage 'reward')", "no", *same[:1]))
+    rows.append(("RL loop", "yes (sample, score, update)", dpo_loop(summary["dpo"]), *same[1:2]))
+    rows.append(
+        ("annotator labels", f"{rm_labels} (reward model)" if rm_labels else "-", dpo_labels(summary["dpo"]), *same[2:])
+    )
+    width = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(f"{cell:<{w}}" for cell, w in zip(r, width, strict=True)).rstrip() for r in rows]
     lines.insert(1, "-" * max(len(line) for line in lines))
     return "\n".join(lines)
+
+
+def equal_label_dpo(course, summary: dict) -> dict | None:
+    """DPO on the very pairs the reward stage learned (notebook 07's offline arm, this run's seed):
+    trained once and cached; None when the reward model learned other labels than the gold
+    annotator's fixed pairs (the learner's own, say) or PPO and DPO were not both run."""
+    from tutor.labs.comparison.budget import LABEL_SEED, MIN_LABELS, Arm, arm_record
+    from tutor.reward import RewardSettings
+
+    reward = summary.get("reward") or {}
+    settings = RewardSettings.for_mode(course.fast, course.model)
+    gold = "gold annotator" in str(reward.get("source")) and settings.seed == LABEL_SEED and settings.persona == "riley"
+    if not ({"ppo", "dpo"} <= set(summary) and gold and reward.get("n_train_pairs", 0) >= MIN_LABELS):
+        return None
+    record = arm_record(course, Arm("offline", "dpo", reward["n_train_pairs"], seed=course.seed))
+    return {"seconds": record["seconds"], **{k: v for k, v in record["metrics"].items() if isinstance(v, int | float)}}
 
 
 def run_pipeline(fast: bool, model: str, stages: list[str] | None = None, rebuild: bool = False) -> dict:
@@ -78,7 +108,10 @@ def run_pipeline(fast: bool, model: str, stages: list[str] | None = None, rebuil
         summary[name] = {"seconds": record["seconds"], **metrics, "folder": str(folder(course, name))}
         print(f"[{name}] done in {time.perf_counter() - start:.1f} s")
     table = summary_table(summary)
-    comparison = ppo_vs_dpo_table(summary)
+    same_labels = equal_label_dpo(course, summary)
+    if same_labels:
+        print(f"[dpo on PPO's labels] done in {same_labels['seconds']:.1f} s")
+    comparison = ppo_vs_dpo_table(summary, same_labels)
     if comparison:
         table += "\n\nPPO vs DPO\n" + comparison
     print()

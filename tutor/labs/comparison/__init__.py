@@ -3,6 +3,8 @@ course's runs, what each method changed in the answers, and one SFT model aligne
 
 - `runs`: the runs' records and their cache; missing runs train in one child process (`__main__`);
 - `table`: the seed's table (`comparison_table`) and the cells `rlhf-tutor run` prints too;
+- `budget`: the fair fight, PPO and DPO on the very same labels (offline and online), whose runs
+  `benchmarks/comparison.py` trains and 07 reads (`budget.equal_budget`);
 - `changes`: what RL fine-tuning changes in the answers, and where each model still loses;
 - `personas`: one round of DPO for Riley and for Quinn on the same answers.
 """
