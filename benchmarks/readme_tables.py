@@ -118,6 +118,16 @@ def full_run(body: str, results: dict) -> str:
         ("DPO", dpo, f"gold win-rate over SFT {pct(dpo['gold_win_rate_vs_sft'])} at KL {dpo['kl']:.1f} ({dpo_detail})"),
     ]
     total = sum(record["seconds"] for _, record, _ in rows)
+    same = s.get("dpo_on_ppo_labels")
+    if same:  # DPO on the very pairs PPO's reward model learned (07's fair fight, offline, this seed)
+        rows.append(
+            (
+                "DPO on PPO's labels",
+                same,
+                f"gold win-rate over SFT {pct(same['gold_win_rate_vs_sft'])} at KL {same['kl']:.1f} "
+                f"({same['annotator_labels']:,} labels, the reward model's pairs)",
+            )
+        )
     lines = [
         f"`rlhf-tutor run` on a {run['machine']['cpus']}-core CPU (about {seconds(total)} for the five stages; one "
         "run, "

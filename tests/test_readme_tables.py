@@ -30,8 +30,15 @@ def test_a_changed_result_changes_readme():
     changed = copy.deepcopy(results)
     changed["notebooks"]["notebooks"]["02_sft"]["full"]["seconds"] = 1234.0
     changed["run"]["summary"]["ppo"]["gold_win_rate_vs_sft"] = 0.123
+    ppo_offline = next(
+        r
+        for r in changed["comparison"]["summary"]
+        if (r["regime"], r["method"], r["labels"]) == ("offline", "ppo", 1000)
+    )
+    ppo_offline["win_rate"] = 0.987
     out = tables.render(readme, changed)
     assert "| 1234 s / " in out and "gold win-rate over SFT 12 %" in out
+    assert "| offline | 1,000 | 99 % (" in out
     assert tables.render(readme, results) == readme
 
 

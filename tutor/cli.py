@@ -73,9 +73,14 @@ def ppo_vs_dpo_table(summary: dict, same_labels: dict | None = None) -> str | No
 def equal_label_dpo(course, summary: dict) -> dict | None:
     """DPO on the very pairs the reward stage learned (notebook 07's offline arm, this run's seed):
     trained once and cached; None when the reward model learned other labels than the gold
-    annotator's fixed pairs (the learner's own, say) or PPO and DPO were not both run."""
+    annotator's fixed pairs (the learner's own, say), PPO and DPO were not both run, or the model is
+    not the tiny one (a real model's run keeps to its five stages: the extra DPO run costs minutes)."""
+    from tutor.course import TINY
     from tutor.labs.comparison.budget import LABEL_SEED, MIN_LABELS, Arm, arm_record
     from tutor.reward import RewardSettings
+
+    if course.model != TINY:
+        return None
 
     reward = summary.get("reward") or {}
     settings = RewardSettings.for_mode(course.fast, course.model)
@@ -114,6 +119,8 @@ def run_pipeline(fast: bool, model: str, stages: list[str] | None = None, rebuil
     comparison = ppo_vs_dpo_table(summary, same_labels)
     if comparison:
         table += "\n\nPPO vs DPO\n" + comparison
+    if same_labels:
+        summary["dpo_on_ppo_labels"] = same_labels  # not a stage: after the stage table, in summary.json
     print()
     print(table)
     if not is_main_process():  # under `accelerate launch`, rank 0 writes the summary
@@ -171,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         "run",
         help="run the course pipeline end to end and print a summary table",
         description="Run the course pipeline end to end and print a summary table. The stages it saves are "
-        "the ones notebooks 05-08 reuse (08_beyond: benchmarks/beyond.py runs its experiments headless).",
+        "the ones notebooks 05-08 reuse (08_beyond: benchmarks/beyond.py runs its experiments headless). With "
+        "both PPO and DPO it also trains DPO on the very pairs PPO's reward model learned, so its PPO-vs-DPO "
+        "table compares the methods at equal labels (07's fair fight: benchmarks/comparison.py).",
     )
     run.add_argument("--fast", action="store_true", help="FAST mode: small, quick versions of every stage")
     run.add_argument("--model", default="tiny", help='"tiny" (default) or a local model folder')
