@@ -24,6 +24,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 OUT = HERE / "results" / "comparison.json"
+NOTES = HERE / "results" / "comparison.md"  # its equal-labels section is rewritten from OUT
+BLOCK = ("<!-- benchmarks/comparison.py -->", "<!-- /benchmarks/comparison.py -->")
 GROUPS = ("main", "curve", "frontier")
 FRONTIER_BETAS = {"ppo": (0.02, 0.2), "dpo": (0.05, 0.8)}
 
@@ -53,6 +55,50 @@ def plan(groups, seeds, curve_seeds) -> list[tuple[str, object]]:
             for beta in betas
         ]
     return arms
+
+
+def notes(result: dict) -> str:
+    """The equal-labels section of comparison.md: every arm setting's numbers and the verdicts."""
+    from tutor.labs.comparison import budget
+
+    def interval(row):
+        if not row["win_interval"]:
+            return "one seed"
+        low, high = max(0.0, row["win_interval"][0]), min(1.0, row["win_interval"][1])
+        return f"{low:.0%}–{high:.0%}"
+
+    lines = [
+        f"Measured {result['when'][:10]} on the tiny model, full mode, 2-core CPU (load average at the end "
+        f"{result['load_average'][0]}; each run records its own). Every arm: the held-out protocol of the stages "
+        "(35 prompts × 8 answers, win-rate over the SFT stage's answers, ties ½), the exact per-token KL to SFT.",
+        "",
+        "| regime | method | fixed labels | β | seeds | labels used | win-rate over SFT (sd; 95 % interval) | KL | "
+        "gold | reward-model accuracy | median s | peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["summary"]:
+        sd = f"{r['win_rate_sd'] * 100:.1f}" if r["win_rate_sd"] is not None else "–"
+        accuracy = f"{r['reward_accuracy']:.3f}" if "reward_accuracy" in r else "–"
+        lines.append(
+            f"| {r['regime']} | {r['method'].upper()} | {r['labels']:,} | {r['beta']:g} | "
+            f"{', '.join(map(str, r['seeds']))} | {r['annotator_labels']:,} | {r['win_rate']:.1%} ({sd}; "
+            f"{interval(r)}) | {r['kl']:.2f} | {r['gold']:.2f} | {accuracy} | {r['seconds_median']:.0f} | "
+            f"{r['peak_rss_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        *(f"- {line}" for line in budget.verdicts(result["summary"]) + budget.online_gains(result["summary"])),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_notes(result: dict) -> None:
+    text = NOTES.read_text() if NOTES.exists() else ""
+    start, end = BLOCK
+    if start not in text:
+        text += f"\n## At equal labels (benchmarks/comparison.py → comparison.json)\n\n{start}\n{end}\n"
+    head, rest = text.split(start, 1)
+    NOTES.write_text(head + start + "\n" + notes(result) + end + rest.split(end, 1)[1])
 
 
 def main() -> None:
@@ -94,7 +140,8 @@ def main() -> None:
             "runs": runs,
         }
         OUT.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {OUT}")
+        write_notes(result)
+    print(f"wrote {OUT} and {NOTES}")
 
 
 if __name__ == "__main__":

@@ -265,9 +265,8 @@ def compare_rows(first: tuple[str, dict], second: tuple[str, dict]) -> str:
         return f"{row['win_rate']:.0%} ± {row['win_rate_sd'] * 100:.0f} (95 % interval {low:.0%}–{high:.0%})"
 
     low, high = difference_interval(a["win_rates"], b["win_rates"])
-    numbers = (
-        f"{name_a} {cell(a)} vs {name_b} {cell(b)}; {name_b} − {name_a}: {low * 100:+.0f} to {high * 100:+.0f} points"
-    )
+    gap = f"{low * 100:+.0f} to {high * 100:+.0f} points".replace("-", "−")  # a typographic minus
+    numbers = f"{name_a} {cell(a)} vs {name_b} {cell(b)}; {name_b} − {name_a}: {gap}"
     if low <= 0 <= high:
         return f"{numbers}: no measurable difference."
     return f"{numbers}: {name_b if low > 0 else name_a} is higher, beyond the seeds' noise."
