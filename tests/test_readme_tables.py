@@ -30,10 +30,12 @@ def test_a_changed_result_changes_readme():
     changed = copy.deepcopy(results)
     changed["notebooks"]["notebooks"]["02_sft"]["full"]["seconds"] = 1234.0
     changed["run"]["summary"]["ppo"]["gold_win_rate_vs_sft"] = 0.123
+    from tutor.ppo import PPOSettings
+
     ppo_offline = next(
         r
         for r in changed["comparison"]["summary"]
-        if (r["regime"], r["method"], r["labels"]) == ("offline", "ppo", 1000)
+        if (r["regime"], r["method"], r["labels"], r["beta"]) == ("offline", "ppo", 1000, PPOSettings().beta)
     )
     ppo_offline["win_rate"] = 0.987
     out = tables.render(readme, changed)
