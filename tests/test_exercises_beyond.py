@@ -4,7 +4,7 @@ import pytest
 
 from tutor.exercises import check, get
 
-NAMES = ("optimal_policy", "kl_divergence", "distinct_n")
+NAMES = ("optimal_policy", "kl_divergence", "distinct_n", "best_of_n_kl")
 
 
 @pytest.mark.parametrize("name", NAMES)

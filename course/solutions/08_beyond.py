@@ -22,3 +22,10 @@ def distinct_n(texts, n):
         words = text.lower().split()
         grams += [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
     return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def best_of_n_kl(n):
+    """KL(best-of-n ‖ SFT) = log n − (n − 1)/n nats (Stiennon et al. 2020; Gao et al. 2022)."""
+    import math
+
+    return math.log(n) - (n - 1) / n

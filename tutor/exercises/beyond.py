@@ -1,4 +1,5 @@
-"""Exercises for notebook 08 (Beyond): the closed-form optimal policy, the KL to it, distinct-n.
+"""Exercises for notebook 08 (Beyond): best-of-n's KL, the closed-form optimal policy, the KL to it,
+distinct-n.
 
 Each reference is the course's own implementation (`tutor.beyond`), so what the learner matches is
 what the notebook measures; each mistake is one we expect learners to make, with a hint that names it.
@@ -155,6 +156,44 @@ register(
             "use n-grams of n words, not single words.": lambda texts, n: _distinct(texts, 1),
             "divide by the number of n-grams (len(words) − n + 1 per text), not of words.": lambda texts, n: (
                 len({g for t in texts for g in _grams(t, n)}) / sum(len(t.split()) for t in texts)
+            ),
+        },
+    )
+)
+
+
+# --- how far best-of-n moves from the SFT model -----------------------------------------------------
+
+
+def _n_inputs(gen):
+    import torch
+
+    return dict(n=int(torch.randint(2, 257, (1,), generator=gen)))
+
+
+def _best_of_n_kl(n):
+    from tutor.labs.reward_hacking import best_of_n_kl
+
+    return best_of_n_kl(n)
+
+
+register(
+    Exercise(
+        name="best_of_n_kl",
+        summary=(
+            "best_of_n_kl(n) -> float: KL(best-of-n ‖ SFT) = log n − (n − 1)/n, in nats: the distance best-of-n "
+            "travels, the x-axis of Gao et al.'s curves (as √KL)."
+        ),
+        reference=_best_of_n_kl,
+        make_inputs=_n_inputs,
+        mistakes={
+            "log n is only an upper bound: subtract (n − 1)/n.": lambda n: math.log(n),
+            "subtract (n − 1)/n, do not add it.": lambda n: math.log(n) + (n - 1) / n,
+            "that is in bits (log base 2); the course measures KL in nats (natural log).": lambda n: (
+                math.log2(n) - (n - 1) / n
+            ),
+            "that is √KL, the axis of the plot; the exercise asks for the KL itself.": lambda n: math.sqrt(
+                math.log(n) - (n - 1) / n
             ),
         },
     )

@@ -6,7 +6,7 @@
 """
 
 from tutor.world.analyser import ATTRIBUTES, Profile, analyse, profile_table
-from tutor.world.annotator import PERSONAS, QUINN, RILEY, GoldAnnotator, Persona, get_persona
+from tutor.world.annotator import CASEY, PERSONAS, QUINN, REVIEWERS, RILEY, GoldAnnotator, Persona, get_persona
 from tutor.world.answers import Style, compose
 from tutor.world.corpus import (
     candidate_pairs,
@@ -19,8 +19,10 @@ from tutor.world.prompts import Prompt, all_prompts, parse_prompt
 
 __all__ = [
     "ATTRIBUTES",
+    "CASEY",
     "PERSONAS",
     "QUINN",
+    "REVIEWERS",
     "RILEY",
     "GoldAnnotator",
     "Persona",

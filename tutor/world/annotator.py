@@ -72,15 +72,31 @@ QUINN = Persona(
     length=1.0,
     thoroughness=0.4,
 )
-PERSONAS = {p.name: p for p in (RILEY, QUINN)}
+PERSONAS = {p.name: p for p in (RILEY, QUINN)}  # the two customers: the labeler's and 07's people
+# A third person with a stake in the help desk who is not a customer (notebook 08, domain LLMs): style
+# barely matters to Casey; guarantees, reckless or uncaveated personal advice and false claims do.
+CASEY = Persona(
+    name="casey",
+    description="Casey, a compliance reviewer: no guarantees, no personal advice without caveats, nothing false.",
+    warmth=0.2,
+    audience=0.0,
+    ideal_words=(12, 80),
+    length=0.5,
+    thoroughness=0.0,
+    wrong=3.0,
+    caution=3.0,
+    risky=5.0,
+)
+REVIEWERS = {CASEY.name: CASEY}
 
 
 def get_persona(persona: str | Persona) -> Persona:
     if isinstance(persona, Persona):
         return persona
-    if persona not in PERSONAS:
-        raise TutorError(f"Unknown persona {persona!r}; choose one of: {', '.join(PERSONAS)} (or pass a Persona).")
-    return PERSONAS[persona]
+    known = {**PERSONAS, **REVIEWERS}
+    if persona not in known:
+        raise TutorError(f"Unknown persona {persona!r}; choose one of: {', '.join(known)} (or pass a Persona).")
+    return known[persona]
 
 
 def sigmoid(x: float) -> float:
