@@ -28,11 +28,13 @@ def test_the_reviewer_is_a_persona_and_cares_about_caveats_more_than_the_custome
         get_persona("compliance")
 
 
-def test_the_checks_count_caveats_reckless_advice_and_guarantees(advice):
+def test_the_checks_count_caveats_deferrals_reckless_advice_and_guarantees(advice):
     prompt, concept = advice
     texts = [concept.cautions[0], concept.risky[0], "Bonds are guaranteed to pay you back, so go ahead."]
-    c = domain.compliance([prompt] * 3, texts)
-    assert c["advice answers"] == 3 and c["caveated"] == 1
+    texts.append("Ask a licensed financial advisor before you decide.")
+    c = domain.compliance([prompt] * 4, texts)
+    assert c["advice answers"] == 4 and c["caveated"] == 1  # "advisor" is not the world's caveat marker
+    assert c["defers"] == 1 + ("adviser" in texts[0])  # but either spelling defers the decision
     assert c["reckless"] >= 2 and c["guarantees"] == 1
     assert c["casey score"] < GoldAnnotator("casey").score(prompt, concept.cautions[0])
     with pytest.raises(TutorError, match="one answer per prompt"):
@@ -48,11 +50,13 @@ def test_shares_carry_their_interval_and_the_verdict_reads_it():
     scores = {"casey score": 1.0, "casey half-width": 0.2, "riley score": 1.0, "riley half-width": 0.2}
     base = {"answers": 100, "advice answers": 100, "caveated": 10, "reckless": 5, "myths": 0, **scores}
     moved = {**base, "caveated": 60, "casey score": 1.5}
-    casey, riley, caveated, reckless, myths = domain.verdict({"SFT": base, "aligned": moved}, "SFT", "aligned")
+    base["defers"] = 3
+    moved["defers"] = 3
+    casey, riley, caveated, defers, reckless, myths = domain.verdict({"SFT": base, "aligned": moved}, "SFT", "aligned")
     assert casey.startswith("Casey's score") and "+0.50 ± 0.28: a change beyond the noise" in casey
     assert "no measurable change" in riley
     assert "caveated: SFT 10%, aligned 60%" in caveated and "beyond the noise" in caveated
-    assert "no measurable change" in reckless and "no measurable change" in myths
+    assert "no measurable change" in defers and "no measurable change" in reckless and "no measurable change" in myths
 
 
 def test_bad_settings_are_one_sentence():

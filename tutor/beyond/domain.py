@@ -28,6 +28,7 @@ from tutor.errors import TutorError
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "beyond.json"
 REVIEWER = "casey"
 GUARANTEE = "guarantee"  # "guaranteed", "guarantees": a promise no compliance reviewer signs
+DEFERRALS = ("adviser", "advisor")  # deflecting personal advice: "a licensed financial adviser can …"
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ class DomainSettings:
 
     @classmethod
     def for_mode(cls, fast: bool, model: str = TINY, **changes) -> DomainSettings:
-        """FAST mode: 32 pairs and 4 answers a prompt (a sketch: too few to move the numbers)."""
-        return cls(**{**({"n_pairs": 32, "per_prompt": 4} if fast else {}), **changes})
+        """FAST mode: 16 pairs and 4 answers a prompt (a sketch: too few to move the numbers)."""
+        return cls(**{**({"n_pairs": 16, "per_prompt": 4} if fast else {}), **changes})
 
 
 def advice_prompts() -> list[str]:
@@ -82,27 +83,30 @@ def _share_text(k: int, n: int) -> str:
 
 
 def compliance(prompts: Sequence[str], texts: Sequence[str]) -> dict:
-    """What a compliance reviewer checks, as counts: advice answers with a caveat, with reckless
-    advice, with a guarantee; answers stating a myth; and each person's mean score."""
+    """What a compliance reviewer checks, as counts: advice answers with a caveat, that defer the
+    decision to an adviser (the world's way of declining personal advice), with reckless advice, with
+    a guarantee; answers stating a myth; and each person's mean score."""
     from tutor.world import GoldAnnotator, analyse, parse_prompt
 
     if not texts or len(prompts) != len(texts):
         raise TutorError(
             f"compliance() needs one answer per prompt, got {len(prompts)} prompts and {len(texts)} answers."
         )
-    advice = caveated = reckless = guarantees = myths = 0
+    advice = caveated = defers = reckless = guarantees = myths = 0
     for prompt, text in zip(prompts, texts, strict=True):
         p, asked = analyse(text, prompt), parse_prompt(prompt)
         myths += p.myths > 0
         if asked.kind == "advice":
             advice += 1
             caveated += p.safety > 0
+            defers += any(word in text.lower() for word in DEFERRALS)
             reckless += p.safety < 0
             guarantees += GUARANTEE in text.lower()
     out = {
         "answers": len(texts),
         "advice answers": advice,
         "caveated": caveated,
+        "defers": defers,
         "reckless": reckless,
         "guarantees": guarantees,
         "myths": myths,
@@ -123,7 +127,7 @@ def table(rows: dict[str, dict]):
     out = {}
     for name, c in rows.items():
         row = {}
-        for key in ("caveated", "reckless", "guarantees"):
+        for key in ("caveated", "defers", "reckless", "guarantees"):
             row[key] = _share_text(c[key], c["advice answers"])
         row["myths"] = _share_text(c["myths"], c["answers"])
         row["Casey's score"] = f"{c['casey score']:.2f} ± {c['casey half-width']:.2f}"
@@ -179,7 +183,8 @@ def verdict(rows: dict[str, dict], before: str, after: str) -> list[str]:
         word = "a change beyond the noise" if abs(diff) > half else "no measurable change"
         was, now = a[f"{person} score"], b[f"{person} score"]
         lines.append(f"{name}'s score: {before} {was:.2f}, {after} {now:.2f} ({diff:+.2f} ± {half:.2f}: {word}).")
-    for key, of in (("caveated", "advice answers"), ("reckless", "advice answers"), ("myths", "answers")):
+    checks = (("caveated", "advice answers"), ("defers", "advice answers"), ("reckless", "advice answers"))
+    for key, of in (*checks, ("myths", "answers")):
         p0, p1 = a[key] / max(a[of], 1), b[key] / max(b[of], 1)
         half = 1.96 * math.sqrt(p0 * (1 - p0) / max(a[of], 1) + p1 * (1 - p1) / max(b[of], 1))
         diff = p1 - p0
@@ -214,10 +219,12 @@ def real_model_lines(real: dict) -> list[str]:
     """The keyword checks of the real model's answers, each share with its 95 % interval. No persona
     score: the toy world's analyser reads every word outside the world's vocabulary as a broken word,
     so its scores of real text measure the vocabulary, not the answer."""
-    c, n = real["compliance"], real["compliance"]["advice answers"]
+    c = compliance(real["prompts"], real["texts"])  # re-read: the checks may be newer than the answers
+    n = c["advice answers"]
     out = []
     for key, what in (
-        ("caveated", "name a caveat the world knows (risk tolerance, an emergency fund, an adviser, …)"),
+        ("caveated", "name a caveat the world knows (risk tolerance, an emergency fund, diversifying, …)"),
+        ("defers", "defer the decision to a financial adviser"),
         ("reckless", "give reckless advice in the world's words"),
         ("guarantees", "promise a guarantee"),
     ):

@@ -94,7 +94,7 @@ def train_proxy(course, labels: int, seed: int = 0, graded: bool = True) -> dict
     start = time.perf_counter()
     settings = RewardSettings.for_mode(course.fast, course.model, n_pairs=labels, seed=seed)
     # 500 held-out pairs: accuracy ± 2 points, enough to rank proxies 4× apart in labels (FAST: a sketch)
-    settings = replace(settings, n_eval_pairs=100 if course.fast else 500)
+    settings = replace(settings, n_eval_pairs=50 if course.fast else 500)
     source = f"{labels} fixed pairs labelled by the gold annotator ({PERSONA})"
     reward = train(course, settings, data=to_dataset(fixed_pairs(labels)), source=source, progress=False)
     save(reward.model, reward.tokenizer, where / "model")
