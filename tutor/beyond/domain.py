@@ -5,8 +5,9 @@ answers to a third person who is not a customer: Casey, a compliance reviewer (`
 who rejects guarantees, reckless or uncaveated personal advice and false claims, and barely cares
 about style. We align the SFT model to Casey with DPO on Casey's labels of the world's candidate
 pairs (notebook 06's offline recipe with fewer pairs: seconds on a laptop), and measure what a
-reviewer signs off on, on the held-out prompts: the share of personal-advice answers that carry a
-caveat, that give reckless advice or a guarantee, and the share of all answers that state a myth.
+reviewer signs off on, on the held-out personal-advice prompts: the share of answers that carry a
+caveat, that defer the decision to an adviser, that give reckless advice or a guarantee, or that
+state a myth.
 The same checks read the real small model's answers (`real_model_answers`), where the world's
 analyser knows only the world's own phrasings: a floor on what it finds, not a full audit.
 """
