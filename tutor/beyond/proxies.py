@@ -226,9 +226,14 @@ class ProxySweep:
     def difference(self, a: str, b: str, n: int | None = None) -> tuple[float, float]:
         """Gold of `a`'s pick minus `b`'s at n (default: the largest), paired by prompt: (mean, 95 % half-width)."""
         i = self.ns.index(n) if n is not None else len(self.ns) - 1
-        diffs = [x - y for x, y in zip(self.curves[a].per_prompt[i], self.curves[b].per_prompt[i], strict=True)]
-        se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else float("inf")
-        return statistics.fmean(diffs), 1.96 * se
+        return paired(self.curves[a].per_prompt[i], self.curves[b].per_prompt[i])
+
+
+def paired(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
+    """Mean of xs − ys, prompt by prompt, and its 95 % half-width (normal; inf with one prompt)."""
+    diffs = [x - y for x, y in zip(xs, ys, strict=True)]
+    se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else float("inf")
+    return statistics.fmean(diffs), 1.96 * se
 
 
 def _curve(name, labels, accuracy, proxy: Sequence[float], pool: Pool, ns, mean, sd, kind="labels") -> Curve:
@@ -313,9 +318,7 @@ def verdict(sweep: ProxySweep) -> list[str]:
     for name in names:
         c = sweep.curves[name]
         peak = max(range(len(sweep.ns)), key=c.gold.__getitem__)
-        diffs = [x - y for x, y in zip(c.per_prompt[peak], c.per_prompt[-1], strict=True)]
-        drop = statistics.fmean(diffs)
-        half = 1.96 * statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else float("inf")
+        drop, half = paired(c.per_prompt[peak], c.per_prompt[-1])
         fell = peak < len(sweep.ns) - 1 and drop > half
         accuracy = f" (held-out accuracy {c.accuracy:.3f})" if c.accuracy is not None else ""
         lines.append(
