@@ -70,3 +70,26 @@ def test_bad_settings_are_one_sentence():
 def test_without_the_real_model_installed_there_is_nothing_to_read(monkeypatch):
     monkeypatch.setattr("tutor.real_models.smollm2_gguf", lambda: None)
     assert domain.real_model_answers(domain.advice_prompts()) is None
+
+
+def test_the_aligned_run_is_cached_until_the_settings_or_caseys_taste_change(fast_course, monkeypatch):
+    """A changed reviewer (say, a weight on deferral) must not be answered by a model aligned to the
+    old one: the cached run is rebuilt."""
+    import tutor.dpo
+    from tutor.world import REVIEWERS
+
+    built = []
+
+    def fake_build(course, where, settings, **kwargs):
+        built.append(settings.persona)
+        return {"kl": 0.5, "gold_win_rate_vs_sft": 0.6}
+
+    monkeypatch.setattr(tutor.dpo, "build_stage", fake_build)
+    settings = domain.DomainSettings.for_mode(True)
+    first = domain.align(fast_course, settings)
+    assert domain.align(fast_course, settings) == first and built == ["casey"]  # read back, not retrained
+    monkeypatch.setitem(REVIEWERS, "casey", CASEY.with_(deferral=CASEY.deferral + 1))
+    domain.align(fast_course, settings)
+    assert len(built) == 2
+    domain.align(fast_course, domain.DomainSettings.for_mode(True, n_pairs=20))
+    assert len(built) == 3

@@ -9,7 +9,7 @@ import tutor
 from tutor import TutorError, dpo, stages
 from tutor.core.sampling import Samples
 from tutor.labs import comparison
-from tutor.world import Style, compose, parse_prompt
+from tutor.world import PERSONAS, QUINN, Style, compose, parse_prompt
 
 PROMPTS = ["Explain convexity for a quant.", "I am new to investing. What is duration?", "Explain convexity."]
 
@@ -78,4 +78,8 @@ def test_the_riley_persona_run_is_the_dpo_stages_first_round(tmp_path, monkeypat
     assert trained == ["quinn", "riley"]
     assert comparison.run_samples(again["riley"]).texts == reused
     assert again["riley"]["metrics"]["gold_win_rate_vs_sft"] == pytest.approx(first_round["gold_win_rate_vs_sft"])
+    # A person whose taste changed (here, Quinn caring more for reasons) is not answered by the old run.
+    monkeypatch.setitem(PERSONAS, "quinn", QUINN.with_(reasoning=QUINN.reasoning + 1))
+    comparison.persona_runs(course, ("riley", "quinn"), quiet=True)
+    assert trained == ["quinn", "riley", "quinn"]
     assert again["riley"]["choices"] == runs["riley"]["choices"]

@@ -100,3 +100,13 @@ def test_the_table_counts_the_annotator_labels_each_method_used():
     assert table.loc["annotator labels used", "PPO (RLHF)"].startswith("1000 ")
     assert table.loc["annotator labels used", "DPO"].startswith("7200 ")
     assert "3 rounds" in table.loc["RL loop", "DPO"]
+
+
+def test_the_table_counts_tokens_trained_on_and_says_when_a_run_did_not():
+    ppo = [_record("ppo", i, 0.7, 3.0, 40.0) for i in range(2)]
+    for record, tokens in zip(ppo, (1_200_000, 1_400_000), strict=True):
+        record["metrics"]["trained_tokens"] = tokens
+    dpo = [_record("dpo", 0, 0.8, 5.0, 100.0)]  # a record from before the count existed
+    table = comparison.comparison_table(ppo, dpo)
+    assert table.loc["tokens trained on", "PPO (RLHF)"] == "1.30 M (mean of 2 runs)"
+    assert table.loc["tokens trained on", "DPO"].startswith("not recorded")

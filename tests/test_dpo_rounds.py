@@ -27,3 +27,4 @@ def test_ranked_on_policy_rounds_record_every_comparison_asked(tmp_path, monkeyp
     )
     run = dpo.train(course, settings, start=TINY_DIR, progress=False)
     assert [r["labels"] for r in run.rounds] == [r["pairs"] * 3 for r in run.rounds]
+    assert all(r["trained_tokens"] > 0 for r in run.rounds)  # TRL's count of what each round read

@@ -351,3 +351,21 @@ def test_anneal_lr_decays_the_learning_rate_linearly_over_the_steps(sft_dir, tok
     )
     fixed.train(progress=False)
     assert fixed.optimizer.param_groups[0]["lr"] == lr
+
+
+def test_trained_tokens_count_prompt_and_answer_tokens_every_epoch(sft_dir, tokenizer):
+    """The seed table's "tokens trained on": what one update pass reads (prompt + answer, padding
+    not counted), times the passes, as TRL's num_tokens counts it for DPO."""
+    trainer = trainer_for(sft_dir, tokenizer, ppo_epochs=2)
+    seen = []
+    original = trainer.rollout
+
+    def recording(prompts):
+        rollout = original(prompts)
+        seen.append(int(rollout.query_mask.sum() + rollout.response_mask.sum()))
+        return rollout
+
+    trainer.rollout = recording
+    trainer.step()
+    assert trainer.trained_tokens == 2 * seen[0]
+    assert seen[0] > trainer.tokens  # the prompts count too

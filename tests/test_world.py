@@ -171,3 +171,66 @@ def test_bad_input_is_one_clear_sentence():
     with pytest.raises(TutorError, match="temperature"):
         GoldAnnotator("riley", temperature=-1)
     assert set(PERSONAS) == {"riley", "quinn"}
+
+
+def test_analyser_reads_refusal_behaviour_and_reasoning_style():
+    """Deferral: the adviser sentence among the world's caveats, or a real model's phrasing of it;
+    reasoning: the share of sentences that give a reason, condition or example, word for word."""
+    advice = parse_prompt("Should I put my savings in junk bonds?")
+    junk = next(c for c in CONCEPTS if c.key == "junk_bonds")
+    adviser = next(s for s in junk.cautions if "adviser" in s)
+    others = [s for s in junk.cautions if "adviser" not in s]
+    assert analyse(" ".join([others[0], junk.retail_defs[0], adviser]), advice).defers
+    assert not analyse(" ".join([others[0], junk.retail_defs[0], others[1]]), advice).defers
+    assert analyse("Please consult a financial advisor first.").defers
+    assert analyse("I can't tell you what to do with your savings.").defers
+    assert not analyse(" ".join(junk.risky)).defers
+
+    stepwise = analyse("Duration is a number. If rates rise, prices fall. So long bonds fall most, because of time.")
+    assert stepwise.reasoning == pytest.approx(2 / 3)  # "If ...", "So ..., because ..."; not the first
+    assert analyse("Duration is a number. It is measured in years.").reasoning == 0.0
+    assert analyse("Also, the motif is solid.").reasoning == 0.0  # "so" and "if" only as whole words
+    # Both styles are in the SFT data, so training can move the share either way.
+    readings = [analyse(x["completion"], x["prompt"]).reasoning for x in sft_examples(300)]
+    assert min(readings) == 0.0 and max(readings) == 1.0 and 0.2 < sum(readings) / len(readings) < 0.6
+
+
+def test_only_the_reviewer_rewards_deferral():
+    """Riley and Quinn take no view on deferral beyond the caveat it is (their labels are the
+    course's, unchanged); Casey, the compliance reviewer, prefers the answer that hands the decision
+    to an adviser when all else is equal."""
+    advice = parse_prompt("Should I put my savings in junk bonds?")
+    junk = next(c for c in CONCEPTS if c.key == "junk_bonds")
+    adviser = next(s for s in junk.cautions if "adviser" in s)
+    other = next(s for s in junk.cautions[1:] if "adviser" not in s)
+    body = [junk.cautions[0], junk.retail_defs[0]]
+    defers, caveats = " ".join([*body, adviser]), " ".join([*body, other])
+    assert analyse(defers, advice).safety == analyse(caveats, advice).safety  # both are caveats
+    for name in PERSONAS:
+        judge = get_persona(name)
+        assert judge.deferral == 0.0
+    casey = GoldAnnotator("casey")
+    gap = casey.score(advice, defers) - casey.score(advice, caveats)  # both within Casey's length range
+    assert gap == pytest.approx(casey.persona.deferral) and gap > 0
+
+
+def test_quinn_wants_the_why_and_riley_takes_no_view():
+    """Of two answers alike but for a reason given, Quinn gains by the weight on the share of
+    sentences that explain; Riley and Casey have no such weight."""
+    p = parse_prompt("Explain convexity.")
+    convexity = next(c for c in CONCEPTS if c.key == "convexity")
+    bare = "Convexity is the second derivative of the bond price with respect to yield, divided by the price."
+    assert bare in convexity.quant_defs
+    because = next(s for s in convexity.quant_more if " so " in s)
+    asserted = next(s for s in convexity.quant_more if not analyse(s).reasoning)
+    explains, states = analyse(f"{bare} {because}", p), analyse(f"{bare} {asserted}", p)
+    assert explains.reasoning > states.reasoning
+    quinn = GoldAnnotator("quinn")
+    gap = quinn.score(p, f"{bare} {because}") - quinn.score(p, f"{bare} {asserted}")
+    length_only = get_persona("quinn").with_(reasoning=0.0)
+    neutral = GoldAnnotator(length_only).score(p, f"{bare} {because}") - GoldAnnotator(length_only).score(
+        p, f"{bare} {asserted}"
+    )
+    assert gap > neutral
+    assert gap - neutral == pytest.approx(quinn.persona.reasoning * (explains.reasoning - states.reasoning))
+    assert get_persona("riley").reasoning == 0.0 == get_persona("casey").reasoning

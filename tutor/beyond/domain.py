@@ -29,7 +29,6 @@ from tutor.errors import TutorError
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "beyond.json"
 REVIEWER = "casey"
 GUARANTEE = "guarantee"  # "guaranteed", "guarantees": a promise no compliance reviewer signs
-DEFERRALS = ("adviser", "advisor")  # deflecting personal advice: "a licensed financial adviser can …"
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ def compliance(prompts: Sequence[str], texts: Sequence[str]) -> dict:
         if asked.kind == "advice":
             advice += 1
             caveated += p.safety > 0
-            defers += any(word in text.lower() for word in DEFERRALS)
+            defers += p.defers
             reckless += p.safety < 0
             guarantees += GUARANTEE in text.lower()
     out = {
@@ -139,15 +138,18 @@ def table(rows: dict[str, dict]):
 
 
 def align(course, settings: DomainSettings | None = None) -> dict:
-    """DPO on Casey's labels from the SFT model; cached in runs/<model>/beyond/casey. Returns its
-    record: the model's folder, its KL to SFT and its win-rate over SFT as Casey judges."""
+    """DPO on Casey's labels from the SFT model; cached in runs/<model>/beyond/casey (rebuilt when
+    the settings or Casey's taste changed). Returns its record: the model's folder, its KL to SFT and
+    its win-rate over SFT as Casey judges."""
     from tutor.dpo import DPOSettings, build_stage
+    from tutor.world import get_persona
 
     s = settings or DomainSettings.for_mode(course.fast, course.model)
+    reviewer = json.loads(json.dumps(asdict(get_persona(REVIEWER))))  # as the record stores it
     where = course.model_runs / "beyond" / "casey"
     try:
         record = json.loads((where / "record.json").read_text())
-        if record.get("settings") == asdict(s):
+        if record.get("settings") == asdict(s) and record.get("reviewer") == reviewer:
             return record
     except (OSError, json.JSONDecodeError):
         pass
@@ -165,6 +167,7 @@ def align(course, settings: DomainSettings | None = None) -> dict:
     metrics = build_stage(course, where, settings=dpo, progress=False, measure_rounds=False)
     record = {
         "settings": asdict(s),
+        "reviewer": reviewer,
         "seconds": round(time.perf_counter() - start, 1),
         "kl": metrics["kl"],
         "win_rate_vs_sft": metrics["gold_win_rate_vs_sft"],  # judged by Casey

@@ -110,6 +110,8 @@ def train(
             "labels": len(data.pairs) * data.labels_per_pair,
             "seconds": round(spent, 2),
             "data": data.source,
+            # prompt + chosen and prompt + rejected tokens, every epoch (TRL logs it at every step)
+            "trained_tokens": int(max((h.get("num_tokens", 0) for h in trainer.state.log_history), default=0)),
         }
         if data.answers is not None and data.answers.weights:
             record["sft_weights"] = data.answers.weights  # ranked from these SFT weights' kept answers (sft_answers)

@@ -51,6 +51,7 @@ def evaluate(course, run: DPORun, samples=None) -> dict:
         "n_pairs": run.n_pairs,
         "annotator_labels": sum(r.get("labels", 0) for r in run.rounds),  # comparisons asked of the annotator
         "rounds_trained": len(run.rounds),
+        "trained_tokens": sum(r.get("trained_tokens", 0) for r in run.rounds),
         "data": run.source,
         "final_margin": last.get("rewards/margins"),
         "final_accuracy": last.get("rewards/accuracies"),

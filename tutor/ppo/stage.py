@@ -125,6 +125,7 @@ def _stage_metrics(
         "episodes": trainer.episodes,
         "episodes_per_second": trainer.episodes / trainer.train_seconds,
         "tokens_per_second": trainer.tokens / trainer.train_seconds,
+        "trained_tokens": trainer.trained_tokens,
         "final": {k: v for k, v in history[-1].items() if "/" in k},
         "reward_stats": {"mean": trainer.reward_mean, "std": trainer.reward_std},
         "value_init": trainer.value_init,

@@ -117,6 +117,7 @@ class PPOTrainer:
             self.reward_fn = reward
         self.ref_policy = ref_policy.to(acc.device).eval().requires_grad_(False)
         self.step_count, self.episodes, self.tokens, self.train_seconds = 0, 0, 0, 0.0
+        self.trained_tokens = 0  # prompt + answer tokens through the policy's updates, every epoch (TRL's num_tokens)
         self.history: list[dict] = []
         self.kl_ctl = AdaptiveKLController(s.beta, s.target_kl, s.kl_horizon)
         self._prompt_order = torch.Generator().manual_seed(rank_seed(s.seed, acc))
@@ -396,6 +397,8 @@ class PPOTrainer:
         self.kl_ctl.update(metrics["objective/kl"], n)
         self.episodes += n
         self.tokens += int(self._mean(float(mask.sum()))) * acc.num_processes
+        read = float(rollout.query_mask.sum() + mask.sum()) * s.ppo_epochs
+        self.trained_tokens += int(self._mean(read)) * acc.num_processes
         seconds = time.perf_counter() - start
         self.step_count += 1
         metrics.update(

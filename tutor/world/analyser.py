@@ -1,5 +1,5 @@
-"""Measure any text for the seed's attributes: politeness, length, audience, safety, correctness,
-topic and degeneracy.
+"""Measure any text for the seed's attributes: politeness, length, audience, safety, refusal
+behaviour, reasoning style, correctness, topic and degeneracy.
 
 These numbers are what the course plots as "what RL fine-tuning actually changed". Style attributes
 come from marker phrases, so they work on any English text (including a real model's output);
@@ -17,11 +17,13 @@ from tutor.errors import TutorError
 from tutor.world.facts import (
     CAUTION_MARKERS,
     CONCEPTS,
+    DEFERRAL_MARKERS,
     FORUM_FILLER,
     POLITE_CLOSERS,
     POLITE_MARKERS,
     POLITE_OPENERS,
     QUANT_MARKERS,
+    REASONING_MARKERS,
     RETAIL_MARKERS,
     RISKY_MARKERS,
     RUDE_CLOSERS,
@@ -53,6 +55,8 @@ class Profile:
     politeness: float
     audience: float
     safety: float
+    defers: bool  # hands a personal decision to an adviser (the world's refusal behaviour)
+    reasoning: float  # share of sentences giving a reason, consequence, condition or example
     facts: int  # true sentences about the asked concept
     myths: int  # false sentences (any concept)
     other_facts: int  # true sentences about some other concept
@@ -133,6 +137,11 @@ def _count(text: str, markers: tuple[str, ...]) -> int:
     return sum(text.count(m) for m in markers)
 
 
+def _gives_reason(sentence: str) -> bool:
+    padded = f" {' '.join(_words(sentence))} "
+    return any(f" {m} " in padded for m in REASONING_MARKERS)
+
+
 def _repetition(words: list[str]) -> float:
     if len(words) < 4:
         return 0.0
@@ -186,6 +195,7 @@ def analyse(text: str, prompt: str | Prompt | None = None) -> Profile:
     facts = per_concept.get(asked, 0)
     other = sum(per_concept.values()) - facts
 
+    reasons = sum(_gives_reason(s) for s in sentences)
     _, _, vocab = _bank()
     vocab_rate = sum(w in vocab for w in words) / len(words) if words else 0.0
     repetition = _repetition(words)
@@ -208,6 +218,8 @@ def analyse(text: str, prompt: str | Prompt | None = None) -> Profile:
         politeness=(min(polite, 2) - min(rude, 2)) / 2,
         audience=(quant - retail) / (quant + retail) if quant + retail else 0.0,
         safety=max(-1.0, min(1.0, (min(caution, 2) - 2 * min(risky, 2)) / 2)),
+        defers=any(m in low for m in DEFERRAL_MARKERS),
+        reasoning=reasons / len(sentences) if sentences else 0.0,
         facts=facts,
         myths=myths,
         other_facts=other,

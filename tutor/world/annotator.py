@@ -1,7 +1,7 @@
 """The gold annotator: a simulated human whose taste defines "a better answer" in the toy world.
 
 A `Persona` is a set of preferences over the analyser's attributes. Two named personas disagree on
-style (length, audience, how much warmth matters) and agree on what is simply bad (wrong, risky,
+style (length, audience, how much warmth and explaining matter) and agree on what is simply bad (wrong, risky,
 rude, degenerate or off-topic answers). Labels follow Bradley–Terry with a noise temperature T:
 
     P(a preferred over b) = σ((score(a) − score(b)) / T)
@@ -32,12 +32,15 @@ class Persona:
     ideal_words: tuple[int, int]  # answers shorter or longer than this range lose points
     length: float  # weight of that length penalty
     thoroughness: float  # reward per extra correct fact beyond the first (up to three)
+    reasoning: float = 0.0  # reward for explaining, times the share of sentences giving a reason or example
     audience_fit: float = 1.2  # reward for matching an audience the prompt names
     helpful: float = 1.0  # reward for a correct, on-topic answer
     off_topic: float = 2.0
     wrong: float = 2.0  # per myth (up to two)
     rude: float = 1.5
     caution: float = 1.5  # advice questions: reward for caveats
+    deferral: float = 0.0  # advice questions: reward for handing the decision to an adviser, on top of
+    # the caveat that sentence already is (Riley and Quinn: none; Casey, the compliance reviewer: some)
     risky: float = 2.0  # reckless advice
     degenerate: float = 4.0
     sloppy: float = 0.5  # per stutter or broken word, up to `sloppy_cap`: a careless answer loses points
@@ -65,19 +68,26 @@ RILEY = Persona(
 )
 QUINN = Persona(
     name="quinn",
-    description="Quinn, a quant analyst: wants thorough, technical answers and does not need pleasantries.",
+    description=(
+        "Quinn, a quant analyst: wants thorough, technical answers that say why, and does not need pleasantries."
+    ),
     warmth=0.1,
     audience=0.8,
     ideal_words=(50, 110),
     length=1.0,
     thoroughness=0.4,
+    reasoning=0.5,  # Quinn wants the why, not only the what; Riley takes no view on it
 )
 PERSONAS = {p.name: p for p in (RILEY, QUINN)}  # the two customers: the labeler's and 07's people
 # A third person with a stake in the help desk who is not a customer (notebook 08, domain LLMs): style
-# barely matters to Casey; guarantees, reckless or uncaveated personal advice and false claims do.
+# barely matters to Casey; guarantees, reckless or uncaveated personal advice and false claims do, and
+# Casey wants a personal decision handed to an adviser (refusal behaviour, which the customers ignore).
 CASEY = Persona(
     name="casey",
-    description="Casey, a compliance reviewer: no guarantees, no personal advice without caveats, nothing false.",
+    description=(
+        "Casey, a compliance reviewer: no guarantees, no personal advice without caveats (better, handed to an "
+        "adviser), nothing false."
+    ),
     warmth=0.2,
     audience=0.0,
     ideal_words=(12, 80),
@@ -85,6 +95,7 @@ CASEY = Persona(
     thoroughness=0.0,
     wrong=3.0,
     caution=3.0,
+    deferral=1.0,
     risky=5.0,
 )
 REVIEWERS = {CASEY.name: CASEY}
@@ -110,7 +121,7 @@ def _as_prompt(prompt: str | Prompt) -> Prompt:
 def score_profile(persona: Persona, prompt: Prompt, p: Profile) -> float:
     """The persona's score of an analysed answer; every term is one line so a learner can read it."""
     s = persona.helpful if p.on_topic else -persona.off_topic
-    s += persona.thoroughness * min(max(p.facts - 1, 0), 3)
+    s += persona.thoroughness * min(max(p.facts - 1, 0), 3) + persona.reasoning * p.reasoning
     s -= persona.wrong * min(p.myths, 2)
     s += persona.warmth * max(p.politeness, 0.0) + persona.rude * min(p.politeness, 0.0)
     if prompt.audience is not None:  # the prompt says who the answer is for: fit that audience
@@ -118,7 +129,7 @@ def score_profile(persona: Persona, prompt: Prompt, p: Profile) -> float:
     else:  # otherwise the persona's own taste decides
         s += persona.audience * p.audience
     if prompt.kind == "advice":
-        s += persona.caution * max(p.safety, 0.0)
+        s += persona.caution * max(p.safety, 0.0) + persona.deferral * p.defers
     s += persona.risky * min(p.safety, 0.0)
     lo, hi = persona.ideal_words
     if p.words < lo:

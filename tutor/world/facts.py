@@ -639,3 +639,33 @@ RISKY_MARKERS = (
     "as much money in",
     "skip cash",
 )
+# Refusal behaviour: the world declines to decide a personal question by handing it to someone who
+# knows the asker's situation ("A licensed financial adviser can ..."); the other phrasings are a
+# real model's ("consult a financial advisor", "I can't give personal advice").
+DEFERRAL_MARKERS = (
+    "adviser",
+    "advisor",
+    "i cannot tell you what to do",
+    "i can't tell you what to do",
+    "not personal advice",
+    "cannot give personal advice",
+    "can't give personal advice",
+)
+# Reasoning style: a sentence that gives a reason, a consequence, a condition or a worked example
+# ("..., so the price does not move along a straight line"), as against a bare assertion.
+REASONING_MARKERS = (  # whole words, matched in a sentence's lower-cased words
+    "because",
+    "so",
+    "which means",
+    "this means",
+    "that means",
+    "since",
+    "imagine",
+    "for example",
+    "for instance",
+    "therefore",
+    "as a result",
+    "that is why",
+    "if",
+    "when",
+)

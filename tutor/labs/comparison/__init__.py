@@ -11,9 +11,12 @@ course's runs, what each method changed in the answers, and one SFT model aligne
 
 from tutor.labs.comparison.changes import (
     CHANGE_AXES,
+    SEED_ATTRIBUTES,
     changes,
     changes_by_model,
     changes_figure,
+    shift_lines,
+    shifts,
     where_each_loses,
 )
 from tutor.labs.comparison.personas import (
@@ -38,6 +41,7 @@ from tutor.labs.comparison.table import (
 __all__ = [
     "CHANGE_AXES",
     "METHODS",
+    "SEED_ATTRIBUTES",
     "all_runs",
     "changes",
     "changes_by_model",
@@ -56,6 +60,8 @@ __all__ = [
     "run_samples",
     "runs_for",
     "same_choices",
+    "shift_lines",
+    "shifts",
     "stage_round_win_rates",
     "summarise",
     "where_each_loses",

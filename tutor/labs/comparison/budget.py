@@ -134,6 +134,7 @@ def _ppo(course, arm: Arm, rows, where: Path) -> dict:
         "reward_accuracy": accuracy,
         "beta": trainer.settings.beta,
         "episodes": trainer.episodes,
+        "trained_tokens": trainer.trained_tokens,
         "settings": asdict(trainer.settings),
     }
 

@@ -8,6 +8,7 @@ stage was trained with the same settings, and is then read from it instead of tr
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Sequence
@@ -26,6 +27,11 @@ def persona_folder(course, persona: str, seed: int = 0) -> Path:
     return course.model_runs / "compare" / f"dpo-{persona}-one-round-seed{seed}"
 
 
+def taste(persona: str) -> dict:
+    """The persona's weights as a record stores them: a run ranked by an older taste is not reused."""
+    return json.loads(json.dumps(asdict(get_persona(persona))))
+
+
 def persona_runs(
     course, personas: Sequence[str] = ("riley", "quinn"), seed: int = 0, quiet: bool = False
 ) -> dict[str, dict]:
@@ -34,7 +40,7 @@ def persona_runs(
     of sampling."""
     names = [get_persona(p).name for p in personas]
     records = {p: read_record(persona_folder(course, p, seed), course.fast) for p in names}
-    missing = [p for p, record in records.items() if record is None]
+    missing = [p for p, record in records.items() if record is None or record.get("taste") != taste(p)]
     if not missing:
         return records
     from tutor.dpo import DPOSettings, best_and_worst, build_stage, rank_answers, sft_answers
@@ -65,6 +71,7 @@ def persona_runs(
             "method": "dpo",
             "seed": seed,
             "persona": persona,
+            "taste": taste(persona),
             "fast": course.fast,
             "model": course.model,
             "sampling_seconds": round(sampling_seconds, 2),

@@ -136,6 +136,16 @@ def _stability(summary: dict) -> str:
     return f"{summary['win']:.0%} ± {summary['win_sd']:.0%} over {summary['seeds']} seeds (range {low:.0%}–{high:.0%})"
 
 
+def trained_tokens(records: Sequence[dict]) -> str:
+    """The "tokens trained on" cell: prompt + answer tokens through the policy's updates, every
+    epoch counted (TRL's `num_tokens` for DPO, the same count in our PPO), the mean over seeds."""
+    tokens = [r["metrics"]["trained_tokens"] for r in records if r["metrics"].get("trained_tokens")]
+    if not tokens:
+        return "not recorded (runs made before the count existed: rebuild them)"
+    mean = sum(tokens) / len(tokens)
+    return f"{mean / 1e6:.2f} M" + (f" (mean of {len(tokens)} runs)" if len(tokens) > 1 else "")
+
+
 def _peak_memory(summary: dict) -> str:
     return f"{summary['peak_rss_mb']:.0f} MB" if summary["peak_rss_mb"] else "not measured"
 
@@ -192,6 +202,7 @@ def _ppo_column(ppo: Sequence[dict], reward_record: dict | None, lines: dict) ->
             wall_time(summary) + (f" + reward model {reward_seconds:.0f} s" if reward_seconds else "")
         ),
         "peak memory (training process)": _peak_memory(summary),
+        "tokens trained on": trained_tokens(ppo),
         "models in memory": models_in_memory("ppo", ppo[0]),
         "implementation (lines of code)": f"{lines['ppo']['ours']} of ours (written from scratch)",
         "gold win-rate over SFT": win_rate_cell(summary),
@@ -208,6 +219,7 @@ def _dpo_column(dpo: Sequence[dict], lines: dict) -> dict[str, str]:
         "stability (win-rate across seeds)": _stability(summary),
         "compute cost (wall time)": wall_time(summary),
         "peak memory (training process)": _peak_memory(summary),
+        "tokens trained on": trained_tokens(dpo),
         "models in memory": models_in_memory("dpo"),
         "implementation (lines of code)": (
             f"{lines['dpo']['ours']} of ours + TRL's DPOTrainer ({lines['dpo']['library']})"
