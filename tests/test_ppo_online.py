@@ -30,3 +30,29 @@ def test_a_tiny_online_loop_labels_fresh_answers_and_swaps_the_reward_model(fast
     after = next(run.trainer.reward_model.parameters())
     assert run.trainer.reward_model is not models.reward_model
     assert not after.detach().equal(before)  # refreshed: trained further on old + new labels
+
+
+def test_a_fresh_pair_with_an_empty_or_repeated_answer_is_not_asked_about(monkeypatch):
+    """A policy that stops at once writes an empty answer: the reward model's data check refuses an
+    empty side (it once stopped an online run at its first refresh), and a pair of equal answers
+    teaches nothing. Neither is labelled, and neither counts as a label spent."""
+    from types import SimpleNamespace
+
+    import tutor.ppo.rollout
+    from tutor.ppo.online import label_policy_pairs
+    from tutor.world import GoldAnnotator
+
+    answers = iter([["Duration is time.", "", "Same.", "Same.", "Duration is a number.", "Duration is time."]])
+    monkeypatch.setattr(tutor.ppo.rollout, "detokenize", lambda tokenizer, ids, mask: next(answers))
+    trainer = SimpleNamespace(
+        _next_prompts=lambda n: ["What is duration?"] * n,
+        sample=lambda model, prompts: SimpleNamespace(response_ids=None, response_mask=None),
+        unwrapped_policy=None,
+        tokenizer=None,
+    )
+    rows = label_policy_pairs(trainer, 3, GoldAnnotator("riley"))
+    assert len(rows) == 1
+    assert {rows[0]["chosen"][-1]["content"], rows[0]["rejected"][-1]["content"]} == {
+        "Duration is a number.",
+        "Duration is time.",
+    }

@@ -63,8 +63,10 @@ class OnlineSettings:
 
 
 def label_policy_pairs(trainer, n: int, annotator, seed: int = 0) -> list[dict]:
-    """`n` fresh preference rows: two answers of the current policy to each of n training prompts,
-    labelled by `annotator` (noisy, as a person would)."""
+    """Fresh preference rows: two answers of the current policy to each of `n` training prompts,
+    labelled by `annotator` (noisy, as a person would). A pair with an empty answer or two equal
+    ones is not asked about (nothing to learn; DPO's rounds skip them too), so a round can return
+    a few rows fewer than `n`, and the labels it counts are the rows it returns."""
     import torch
 
     from tutor.core.chat import as_conversational
@@ -80,6 +82,8 @@ def label_policy_pairs(trainer, n: int, annotator, seed: int = 0) -> list[dict]:
     rows = []
     for i in range(0, len(prompts), 2):
         prompt, a, b = prompts[i], texts[i], texts[i + 1]
+        if a == b or not (a.strip() and b.strip()):
+            continue
         chosen, rejected = (a, b) if annotator.label(prompt, a, b) else (b, a)
         rows.append(as_conversational(prompt, chosen=chosen, rejected=rejected))
     return rows
