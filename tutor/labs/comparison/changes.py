@@ -66,9 +66,12 @@ def changes(prompts: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
 
 
 def t_975(df: int) -> float:
-    """Student's t quantile for a two-sided 95 % interval: exact up to 10 degrees of freedom
-    (`T_975`), 1.96 + 2.4/df beyond (within 0.01 of it)."""
-    return T_975.get(df, 1.96 + 2.4 / df)
+    """Student's t quantile for a two-sided 95 % interval: the table `T_975` up to 10 degrees of
+    freedom, beyond it the first two terms of its expansion in 1/df around z = 1.96 (within 0.003)."""
+    if df in T_975:
+        return T_975[df]
+    z = 1.959964
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
 
 
 def shifts(samples_by_model: dict, baseline: str = "SFT") -> dict[str, dict[str, tuple[float, float, int]]]:
@@ -103,8 +106,8 @@ def shifts(samples_by_model: dict, baseline: str = "SFT") -> dict[str, dict[str,
     return result
 
 
-def shift_lines(shifted: dict, baseline: str = "SFT") -> list[str]:
-    """One line per seed attribute: each model's change from `baseline` on its axes, with the
+def shift_lines(shifted: dict) -> list[str]:
+    """One line per seed attribute: each model's change (from `shifts`) on its axes, with the
     interval and whether the change is beyond it."""
     lines = []
     for attribute, axes in SEED_ATTRIBUTES.items():
