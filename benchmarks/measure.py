@@ -40,14 +40,25 @@ start = time.perf_counter()
 NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": workdir}}).execute()
 seconds = time.perf_counter() - start
 done.set()
+from datetime import datetime
+def took(cell):
+    t = cell.metadata.get("execution", {})
+    a, b = t.get("iopub.execute_input"), t.get("shell.execute_reply")
+    if not (a and b):
+        return 0.0
+    a, b = (datetime.fromisoformat(x.replace("Z", "+00:00")) for x in (a, b))
+    return (b - a).total_seconds()
+cells = sorted(((took(c), c.get("id", "?")) for c in nb.cells if c.cell_type == "code"), reverse=True)
 print(json.dumps({"seconds": round(seconds, 1), "peak_rss_mb": round(peak / 2**20),
-                  "kernel_cpu_seconds": round(sum(cpu.values()), 1)}))
+                  "kernel_cpu_seconds": round(sum(cpu.values()), 1),
+                  "slowest_cells": {cell: round(s, 1) for s, cell in cells[:5]}}))
 """
 
 
 def run_notebook(path: Path, fast: bool, runs: Path) -> dict:
     """Execute `path` top to bottom with its stages in `runs`: {"seconds", "peak_rss_mb",
-    "kernel_cpu_seconds"} (peak = largest total RSS of the kernel's process tree), or {"error"}."""
+    "kernel_cpu_seconds", "slowest_cells"} (peak = largest total RSS of the kernel's process tree; the five
+    slowest code cells by id, seconds each), or {"error"}."""
     env = {
         **os.environ,
         "TUTOR_RUNS": str(runs),

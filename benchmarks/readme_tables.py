@@ -196,7 +196,9 @@ def equal_labels(body: str, results: dict) -> str:
         gap = f"{low * 100:+.0f} to {high * 100:+.0f} points".replace("-", "−") + (
             " (no measurable difference)" if low <= 0 <= high else ""
         )
-        lines.append(f"| {regime} | {ppo['annotator_labels']:,} | {cell(ppo)} | {cell(dpo)} | {gap} |")
+        n_ppo, n_dpo = ppo["annotator_labels"], dpo["annotator_labels"]
+        labels = f"{n_ppo:,}" if n_ppo == n_dpo else f"{n_ppo:,} (PPO) / {n_dpo:,} (DPO)"
+        lines.append(f"| {regime} | {labels} | {cell(ppo)} | {cell(dpo)} | {gap} |")
     return (
         f"At equal labels (notebook 07's fair fight, `benchmarks/results/comparison.json`, {max(seeds)} seeds each, "
         f"measured {data['when'][:10]}):\n\n" + "\n".join(lines) + "\n"

@@ -129,6 +129,9 @@ def test_verdict_calls_a_difference_only_beyond_the_seeds_noise():
     assert "+" in apart.split("DPO − PPO:")[1]
     reverse = budget.verdict(*_rows([0.80, 0.81, 0.82], [0.60, 0.61, 0.62]))
     assert reverse.endswith("PPO is higher, beyond the seeds' noise.")
+    ppo, dpo = _rows([0.78, 0.80, 0.82], [0.79, 0.81, 0.84])
+    uneven = budget.verdict(ppo, {**dpo, "annotator_labels": 977})  # online: repeated answers go unlabelled
+    assert uneven.startswith("At 1,000 (PPO) and 977 (DPO) labels (offline")
 
 
 def test_online_gains_compare_each_methods_regimes():

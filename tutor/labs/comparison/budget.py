@@ -274,9 +274,12 @@ def compare_rows(first: tuple[str, dict], second: tuple[str, dict]) -> str:
 
 
 def verdict(ppo: dict, dpo: dict) -> str:
-    """The verdict row in numbers: at equal labels, PPO x ± y vs DPO z ± w (`compare_rows`)."""
+    """The verdict row in numbers: at equal labels, PPO x ± y vs DPO z ± w (`compare_rows`). Online,
+    a pair whose two answers are the same is not labelled, so the counts may differ a little: both shown."""
     seeds = ", ".join(map(str, ppo["seeds"]))
-    where = f"At {ppo['annotator_labels']:,} labels ({ppo['regime']}, seeds {seeds}): "
+    n_ppo, n_dpo = ppo["annotator_labels"], dpo["annotator_labels"]
+    labels = f"{n_ppo:,}" if n_ppo == n_dpo else f"{n_ppo:,} (PPO) and {n_dpo:,} (DPO)"
+    where = f"At {labels} labels ({ppo['regime']}, seeds {seeds}): "
     return where + compare_rows(("PPO", ppo), ("DPO", dpo))
 
 
