@@ -174,7 +174,7 @@ def noise(body: str, results: dict) -> str:
 def equal_labels(body: str, results: dict) -> str:
     """Notebook 07's fair fight: PPO and DPO on the same labels, mean and 95 % interval over seeds."""
     sys.path.insert(0, str(ROOT))
-    from tutor.labs.comparison.budget import difference_interval, main_rows
+    from tutor.labs.comparison.budget import difference_interval, label_counts, main_rows
 
     data = results["comparison"]
     lines = [
@@ -196,9 +196,7 @@ def equal_labels(body: str, results: dict) -> str:
         gap = f"{low * 100:+.0f} to {high * 100:+.0f} points".replace("-", "−") + (
             " (no measurable difference)" if low <= 0 <= high else ""
         )
-        n_ppo, n_dpo = ppo["annotator_labels"], dpo["annotator_labels"]
-        labels = f"{n_ppo:,}" if n_ppo == n_dpo else f"{n_ppo:,} (PPO) / {n_dpo:,} (DPO)"
-        lines.append(f"| {regime} | {labels} | {cell(ppo)} | {cell(dpo)} | {gap} |")
+        lines.append(f"| {regime} | {label_counts(ppo, dpo)} | {cell(ppo)} | {cell(dpo)} | {gap} |")
     return (
         f"At equal labels (notebook 07's fair fight, `benchmarks/results/comparison.json`, {max(seeds)} seeds each, "
         f"measured {data['when'][:10]}):\n\n" + "\n".join(lines) + "\n"

@@ -273,13 +273,17 @@ def compare_rows(first: tuple[str, dict], second: tuple[str, dict]) -> str:
     return f"{numbers}: {name_b if low > 0 else name_a} is higher, beyond the seeds' noise."
 
 
-def verdict(ppo: dict, dpo: dict) -> str:
-    """The verdict row in numbers: at equal labels, PPO x ± y vs DPO z ± w (`compare_rows`). Online,
-    a pair whose two answers are the same is not labelled, so the counts may differ a little: both shown."""
-    seeds = ", ".join(map(str, ppo["seeds"]))
+def label_counts(ppo: dict, dpo: dict) -> str:
+    """The annotator labels two summary rows used: one number, or both where they differ (online, a
+    fresh pair whose two answers are the same is not labelled, so the counts may differ a little)."""
     n_ppo, n_dpo = ppo["annotator_labels"], dpo["annotator_labels"]
-    labels = f"{n_ppo:,}" if n_ppo == n_dpo else f"{n_ppo:,} (PPO) and {n_dpo:,} (DPO)"
-    where = f"At {labels} labels ({ppo['regime']}, seeds {seeds}): "
+    return f"{n_ppo:,}" if n_ppo == n_dpo else f"{n_ppo:,} (PPO) and {n_dpo:,} (DPO)"
+
+
+def verdict(ppo: dict, dpo: dict) -> str:
+    """The verdict row in numbers: at equal labels, PPO x ± y vs DPO z ± w (`compare_rows`)."""
+    seeds = ", ".join(map(str, ppo["seeds"]))
+    where = f"At {label_counts(ppo, dpo)} labels ({ppo['regime']}, seeds {seeds}): "
     return where + compare_rows(("PPO", ppo), ("DPO", dpo))
 
 
